@@ -1,0 +1,172 @@
+"""Command-line interface: ``fibreplan demo``, ``fibreplan plan`` and ``fibreplan cost-book``.
+
+Exit codes: 0 success, 2 bad input (the message says what to fix), 1 an
+unexpected error (please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fibreplan._errors import FibreplanError
+from fibreplan._errors import InputValidationError
+
+__all__ = ["main"]
+
+logger = logging.getLogger("fibreplan")
+
+_DEFAULT_OUT = "fibreplan-out"
+
+
+def _parse_lonlat(text: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError as err:
+        msg = f"--exchange must be 'lon,lat' in degrees, e.g. -0.1405,51.5185; got '{text}'"
+        raise argparse.ArgumentTypeError(msg) from err
+    return lon, lat
+
+
+def _parser() -> argparse.ArgumentParser:
+    from fibreplan import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fibreplan",
+        description="Plan full-fibre (FTTP) rollout: trench routes, drops, costs and maps.",
+    )
+    parser.add_argument("--version", action="version", version=f"fibreplan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default=_DEFAULT_OUT, help=f"output folder (default: {_DEFAULT_OUT})")
+        p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+        p.add_argument("--exchange", type=_parse_lonlat, metavar="LON,LAT",
+                       help="headend (OLT) position; default: chosen automatically")  # fmt: skip
+        p.add_argument("--costs", type=Path, metavar="TOML", help="cost book (see `fibreplan cost-book`)")
+        p.add_argument("--max-drop-m", type=float, default=None, metavar="M",
+                       help="maximum drop length from a premises to the street, metres")  # fmt: skip
+        p.add_argument("--method", choices=["heuristic", "exact", "auto"], default="auto",
+                       help="Steiner tree method (default: auto)")  # fmt: skip
+        p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
+                       help="seconds the optimiser may spend proving/improving (default 30)")  # fmt: skip
+        p.add_argument("--no-basemap", action="store_true", help="draw the map without OSM tiles")
+        p.add_argument("-q", "--quiet", action="store_true", help="only print the final summary")
+
+    demo = sub.add_parser("demo", help="plan the embedded town (central London, no network)")
+    demo.add_argument("--tiny", action="store_true", help="use the two-block fixture instead")
+    common(demo)
+    run = sub.add_parser("plan", help="plan from your own street and premises files")
+    run.add_argument("--streets", required=True, type=Path, help="OSM XML, GeoPackage or GeoJSON")
+    run.add_argument("--premises", required=True, type=Path,
+                     help="OSM XML (buildings), GeoPackage/GeoJSON points or CSV lon/lat or easting/northing")  # fmt: skip
+    common(run)
+    book = sub.add_parser("cost-book", help="print the default cost book as TOML, to edit")
+    book.add_argument("--out", type=Path, default=None, help="write to this file instead")
+    book.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    return parser
+
+
+def _print_summary(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> None:
+    lines = [
+        "",
+        f"fibreplan {s['fibreplan_version']} — plan done in {seconds:.1f} s",
+        f"  premises      {s['premises_connected']:,} connected of {s['premises_total']:,}"
+        f" ({s['premises_unreachable']:,} unreachable: {s['unreachable_by_reason'] or 'none'})",
+        f"  trench        {s['trench_m'] / 1000:,.2f} km   drops {s['drop_m'] / 1000:,.2f} km",
+        f"  cost          £{s['cost_total_gbp']:,.0f}  (range £{s['cost_low_gbp']:,.0f}"
+        f" – £{s['cost_high_gbp']:,.0f})",
+        f"  per premises  £{s['cost_per_premises_passed_gbp'] or 0:,.0f} passed",
+        f"  headend       {s['headend']['lon']:.5f}, {s['headend']['lat']:.5f}"
+        f" ({s['headend']['how']})",
+        f"  optimiser     {s['optimiser']['method']}: tree £{s['optimiser']['tree_cost_gbp']:,.0f},"
+        f" gap to lower bound {s['optimiser']['gap_pct']:.2f} %"
+        f"{' (proven optimal)' if s['optimiser']['proven_optimal'] else ''}",
+        "  outputs       " + "  ".join(str(p) for p in paths.values()),
+    ]
+    print("\n".join(lines))
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    import fibreplan
+    from fibreplan.config import CostBook
+    from fibreplan.export import FILES
+    from fibreplan.export import check_writable
+    from fibreplan.plan import DEFAULT_MAX_DROP_M
+
+    out = Path(args.out)
+    check_writable([out / name for name in FILES.values()], overwrite=args.overwrite)
+    costs = CostBook.from_toml(args.costs) if args.costs else None
+    if args.command == "demo":
+        streets = premises = fibreplan.demo_path(tiny=args.tiny)
+    else:
+        streets, premises = args.streets, args.premises
+    t0 = time.perf_counter()
+    result = fibreplan.plan(
+        streets,
+        premises,
+        headend=args.exchange,
+        costs=costs,
+        max_drop_m=args.max_drop_m or DEFAULT_MAX_DROP_M,
+        method=args.method,
+        time_limit=args.time_limit,
+    )
+    paths = result.save(out, overwrite=args.overwrite)
+    if args.no_basemap:
+        result.to_map(paths["map"], overwrite=True, basemap=False)
+    _print_summary(result.summary, paths, time.perf_counter() - t0)
+    return 0
+
+
+def _run_cost_book(args: argparse.Namespace) -> int:
+    from fibreplan.config import CostBook
+    from fibreplan.export import check_writable
+
+    text = CostBook().to_toml()
+    if args.out is None:
+        print(text, end="")
+        return 0
+    check_writable([args.out], overwrite=args.overwrite)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``fibreplan`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit code: 0 success, 2 bad input, 1 unexpected error.
+    """
+    args = _parser().parse_args(argv)
+    if not getattr(args, "quiet", False):
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+        )
+        logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    try:
+        if args.command == "cost-book":
+            return _run_cost_book(args)
+        return _run_plan(args)
+    except (FibreplanError, InputValidationError) as err:
+        print(f"fibreplan: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("fibreplan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,616 @@
+"""Stage 1 — load streets and premises into one projected, metric CRS.
+
+Takes OSM XML files, GeoPackage/GeoJSON/CSV files, osmnx graphs or
+GeoDataFrames; gives two GeoDataFrames:
+
+* ``gdf_streets`` — LineStrings with ``street_id``, ``highway``, ``name``,
+  ``surface``, ``sidewalk``, ``footway``, ``lanes``, ``osmid`` and ``length_m``.
+* ``gdf_premises`` — Points with ``premises_id``, ``class`` (residential,
+  business, public), ``units`` (dwellings or businesses at the point) and
+  ``source``.
+
+Both share one CRS: EPSG:27700 inside Great Britain, else the local UTM zone.
+Nothing is dropped silently: rows with empty or invalid geometry are kept and
+flagged by the trench stage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+
+from fibreplan._crs import BNG
+from fibreplan._crs import WGS84
+from fibreplan._crs import choose_metric_crs
+from fibreplan._crs import to_crs
+from fibreplan._errors import CRSError
+from fibreplan._errors import InputValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "DEMO_PLACE",
+    "demo_data",
+    "demo_path",
+    "fetch_osm",
+    "load_osm",
+    "load_premises",
+    "load_streets",
+    "premises_from_buildings",
+    "streets_from_graph",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Human-readable name of the embedded default study area.
+DEMO_PLACE = "Fitzrovia, London W1 (City of Westminster / Camden)"
+_DEMO_FILES = {"default": "fitzrovia_london.osm", "tiny": "fitzrovia_london_tiny.osm"}
+
+#: OSM way tags kept on street edges (osmnx drops the others when it reads XML).
+_STREET_TAGS = ("highway", "name", "surface", "sidewalk", "footway", "lanes", "service", "area")
+
+#: Highway values never trenched: not built, not ours to dig, or not ground.
+_NOT_TRENCHABLE = frozenset(
+    {
+        "motorway", "motorway_link", "proposed", "construction", "abandoned", "disused",
+        "platform", "raceway", "bus_guideway", "elevator", "corridor", "steps", "escape",
+        "razed", "via_ferrata", "busway",
+    }
+)  # fmt: skip
+
+#: Building values that are not premises (no one lives or works there).
+_NOT_PREMISES = frozenset(
+    {
+        "garage", "garages", "shed", "roof", "carport", "hut", "ruins", "construction",
+        "bunker", "cabin", "greenhouse", "kiosk", "toilets", "transformer_tower",
+        "service", "bridge", "storage_tank", "silo", "tent", "container",
+    }
+)  # fmt: skip
+
+#: Tags that mark a public building (the LFFN anchor-tenant candidates).
+_PUBLIC_AMENITY = frozenset(
+    {
+        "school", "library", "hospital", "townhall", "community_centre", "fire_station",
+        "police", "clinic", "doctors", "university", "college", "kindergarten",
+        "social_facility", "courthouse", "post_office", "public_building", "dentist",
+        "arts_centre", "prison",
+    }
+)  # fmt: skip
+_PUBLIC_BUILDING = frozenset(
+    {"school", "hospital", "civic", "public", "government", "university", "college",
+     "kindergarten", "fire_station", "library", "townhall"}
+)  # fmt: skip
+_BUSINESS_BUILDING = frozenset(
+    {"commercial", "retail", "office", "industrial", "hotel", "warehouse", "supermarket",
+     "shop", "manufacture", "kiosk"}
+)  # fmt: skip
+
+_LON_NAMES = ("lon", "longitude", "lng", "x_lon")
+_LAT_NAMES = ("lat", "latitude", "y_lat")
+_EAST_NAMES = ("easting", "x_coordinate", "x")
+_NORTH_NAMES = ("northing", "y_coordinate", "y")
+_ID_NAMES = ("premises_id", "uprn", "id", "address_id")
+
+
+def demo_path(*, tiny: bool = False) -> Path:
+    """Return the path of the embedded OSM extract (no network needed).
+
+    Parameters
+    ----------
+    tiny : bool, default False
+        Whether to return the two-block fixture instead of the default town.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of an OSM XML file (© OpenStreetMap contributors, ODbL 1.0).
+    """
+    name = _DEMO_FILES["tiny" if tiny else "default"]
+    return Path(str(resources.files("fibreplan._demo_data") / name))
+
+
+def demo_data(*, tiny: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Load the embedded study area: central London streets and buildings.
+
+    Parameters
+    ----------
+    tiny : bool, default False
+        Whether to load the two-block fixture (35 buildings) instead of the
+        full extract (about 1,100 buildings).
+
+    Returns
+    -------
+    gdf_streets, gdf_premises : geopandas.GeoDataFrame
+        As :func:`load_osm` returns them, in EPSG:27700.
+
+    Examples
+    --------
+    >>> streets, premises = demo_data(tiny=True)
+    >>> streets.crs.to_epsg(), len(premises) > 20
+    (27700, True)
+    """
+    return load_osm(demo_path(tiny=tiny))
+
+
+@contextlib.contextmanager
+def _osmnx_way_tags() -> Iterator[None]:
+    """Temporarily make osmnx keep the street tags fibreplan needs."""
+    import osmnx as ox
+
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted(set(saved) | set(_STREET_TAGS))
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved
+
+
+def load_osm(
+    path: str | Path, *, crs: str | pyproj.CRS | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Read streets and building premises from an OSM XML file (``.osm`` or ``.osm.bz2``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        OSM XML file, e.g. a JOSM or Overpass download.
+    crs : str or pyproj.CRS, optional
+        Projected CRS to compute in; default chosen from the data's location
+        (EPSG:27700 in Great Britain, else the local UTM zone).
+
+    Returns
+    -------
+    gdf_streets, gdf_premises : geopandas.GeoDataFrame
+        See the module docstring for their columns.
+
+    Raises
+    ------
+    InputValidationError
+        If the file does not exist, is not OSM XML, or holds no streets.
+    """
+    import osmnx as ox
+
+    path = _existing_file(path, name="path")
+    try:
+        with _osmnx_way_tags():
+            G = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    except Exception as err:  # osmnx raises many types on a bad file
+        msg = f"could not read OSM XML from {path}: {err}"
+        raise InputValidationError(msg) from err
+    gdf_streets = streets_from_graph(G, crs=crs, simplify=True)
+    try:
+        buildings = ox.features_from_xml(path, tags={"building": True})
+    except ox._errors.InsufficientResponseError:  # noqa: SLF001 - osmnx's documented "no features" error
+        buildings = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    gdf_premises = premises_from_buildings(buildings, crs=gdf_streets.crs)
+    return gdf_streets, gdf_premises
+
+
+def fetch_osm(
+    query: str | Sequence[float], *, crs: str | pyproj.CRS | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:  # pragma: no cover - needs the network
+    """Download streets and buildings from OpenStreetMap (needs internet).
+
+    Parameters
+    ----------
+    query : str or sequence of float
+        A place name for the Nominatim geocoder (``"Ketton, Rutland, UK"``)
+        or a bounding box ``(west, south, east, north)`` in degrees.
+    crs : str or pyproj.CRS, optional
+        Projected CRS; default chosen from the location.
+
+    Returns
+    -------
+    gdf_streets, gdf_premises : geopandas.GeoDataFrame
+        As :func:`load_osm` returns them. The conversion is the same code that
+        reads local files (:func:`streets_from_graph`, :func:`premises_from_buildings`).
+    """
+    import osmnx as ox
+
+    with _osmnx_way_tags():
+        if isinstance(query, str):
+            G = ox.graph_from_place(query, network_type="all", simplify=False, retain_all=True)
+            buildings = ox.features_from_place(query, tags={"building": True})
+        else:
+            bbox = tuple(float(v) for v in query)
+            G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
+            buildings = ox.features_from_bbox(bbox, tags={"building": True})
+    gdf_streets = streets_from_graph(G, crs=crs, simplify=True)
+    return gdf_streets, premises_from_buildings(buildings, crs=gdf_streets.crs)
+
+
+def streets_from_graph(
+    G: nx.MultiDiGraph | nx.MultiGraph,
+    *,
+    crs: str | pyproj.CRS | None = None,
+    simplify: bool = True,
+) -> gpd.GeoDataFrame:
+    """Turn an osmnx street graph into trenchable street lines in a metric CRS.
+
+    Keeps ways with a ``highway`` tag that can be dug (drops motorways, steps,
+    proposed roads and, from XML, building outlines), merges the two directions
+    of two-way streets and, if asked, simplifies to junction-to-junction edges.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph or networkx.MultiGraph
+        An osmnx graph (from ``graph_from_xml``, ``graph_from_place``, ...), in
+        lon/lat or already projected.
+    crs : str or pyproj.CRS, optional
+        Projected CRS to compute in; default chosen from the location.
+    simplify : bool, default True
+        Whether to run ``osmnx.simplify_graph`` (skip it for graphs that are
+        already simplified).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per street edge; see the module docstring for columns.
+
+    Raises
+    ------
+    InputValidationError
+        If no trenchable street remains.
+    """
+    import osmnx as ox
+
+    G = G.copy()
+    drop = [
+        (u, v, k)
+        for u, v, k, d in G.edges(keys=True, data=True)
+        if _first(d.get("highway")) in _NOT_TRENCHABLE or "highway" not in d
+    ]
+    G.remove_edges_from(drop)
+    G.remove_nodes_from(list(nx.isolates(G)))
+    if G.number_of_edges() == 0:
+        msg = "the street graph has no trenchable highway edges (is this an OSM street file?)."
+        raise InputValidationError(msg)
+    if simplify and not G.graph.get("simplified", False):
+        G = ox.simplify_graph(G)
+    if G.is_directed():
+        G = ox.convert.to_undirected(G)
+    gdf = ox.convert.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True)
+    gdf = gdf.reset_index()
+    if gdf.crs is None:
+        gdf = gdf.set_crs(WGS84)
+    target = crs if crs is not None else choose_metric_crs(gdf)
+    gdf = to_crs(gdf, target, name="streets")
+    out = gpd.GeoDataFrame(
+        {
+            "street_id": np.arange(len(gdf), dtype=np.int64),
+            "osmid": gdf["osmid"].map(_first).astype("string"),
+            **{
+                tag: (gdf[tag].map(_first).astype("string") if tag in gdf else pd.NA)
+                for tag in _STREET_TAGS
+                if tag != "area"
+            },
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    )
+    out["length_m"] = out.geometry.length.to_numpy()
+    logger.info("streets: %d edges, %.1f km", len(out), out["length_m"].sum() / 1000)
+    return out
+
+
+def _first(value: object) -> object:
+    """Return the first item of a list-valued OSM attribute (osmnx merges tags into lists)."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def premises_from_buildings(
+    buildings: gpd.GeoDataFrame, *, crs: str | pyproj.CRS | None = None
+) -> gpd.GeoDataFrame:
+    """Make one premises point per OSM building, with class and unit count from its tags.
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        OSM features with a ``building`` tag (``osmnx.features_from_*``).
+    crs : str or pyproj.CRS, optional
+        Projected CRS to compute in; default chosen from the location.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points (a point inside each footprint) with ``premises_id``
+        (``"way/123"``), ``class``, ``units``, ``name``, ``address`` and ``source``.
+
+    Notes
+    -----
+    Buildings tagged as sheds, garages, roofs and similar are not premises and
+    are left out (their count is logged). ``class`` is ``public`` for schools,
+    libraries, surgeries and other public services (the Local Full Fibre
+    Networks anchor tenants), ``business`` for shops, offices and commercial
+    buildings, else ``residential``. ``units`` is ``building:flats`` where
+    tagged, else 1.
+    """
+    if buildings.empty:
+        return _empty_premises(crs or BNG)
+    b = buildings.reset_index()
+    kind = b["building"].astype("string").str.lower() if "building" in b else pd.Series("yes")
+    keep = ~kind.isin(_NOT_PREMISES).to_numpy()
+    n_dropped = int((~keep).sum())
+    if n_dropped:
+        logger.info("premises: %d buildings are not premises (sheds, garages, ...)", n_dropped)
+    b, kind = b.loc[keep].reset_index(drop=True), kind[keep].reset_index(drop=True)
+
+    def tag(name: str) -> pd.Series:
+        return b[name].astype("string") if name in b else pd.Series(pd.NA, index=b.index, dtype="string")
+
+    amenity = tag("amenity").str.lower()
+    is_public = amenity.isin(_PUBLIC_AMENITY) | kind.isin(_PUBLIC_BUILDING)
+    is_business = (
+        tag("shop").notna() | tag("office").notna() | tag("craft").notna()
+        | tag("tourism").notna() | (amenity.notna() & ~is_public) | kind.isin(_BUSINESS_BUILDING)
+    )  # fmt: skip
+    cls = np.where(is_public, "public", np.where(is_business, "business", "residential"))
+    flats = pd.to_numeric(tag("building:flats"), errors="coerce")
+    units = flats.where(flats >= 1).fillna(1).round().astype(np.int64)
+    address = (tag("addr:housenumber").fillna("") + " " + tag("addr:street").fillna("")).str.strip()
+    geom = b.geometry
+    if b.crs is None:
+        geom = geom.set_crs(WGS84)
+    target = crs if crs is not None else choose_metric_crs(geom)
+    geom = geom.to_crs(target)
+    valid = ~(geom.isna() | geom.is_empty)
+    points = np.full(len(geom), None, dtype=object)
+    points[valid.to_numpy()] = shapely.point_on_surface(geom[valid].to_numpy())
+    out = gpd.GeoDataFrame(
+        {
+            "premises_id": (b["element"].astype(str) + "/" + b["id"].astype(str)).to_numpy()
+            if "element" in b
+            else np.arange(len(b)).astype(str),
+            "class": cls,
+            "units": units.to_numpy(),
+            "name": tag("name").to_numpy(),
+            "address": address.replace("", pd.NA).to_numpy(),
+            "source": "osm_building",
+        },
+        geometry=gpd.GeoSeries(points, crs=geom.crs).to_numpy(),
+        crs=geom.crs,
+    )
+    logger.info(
+        "premises: %d from buildings (%s)", len(out), out["class"].value_counts().to_dict()
+    )
+    return out
+
+
+def _empty_premises(crs: str | pyproj.CRS) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"premises_id": [], "class": [], "units": np.array([], dtype=np.int64), "source": []},
+        geometry=[],
+        crs=crs,
+    )
+
+
+def _existing_file(path: str | Path, *, name: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{name}: no such file '{p}'. Check the path (relative paths are from {Path.cwd()})."
+        raise InputValidationError(msg)
+    return p
+
+
+def load_streets(
+    source: str | Path | nx.MultiDiGraph | gpd.GeoDataFrame,
+    *,
+    crs: str | pyproj.CRS | None = None,
+) -> gpd.GeoDataFrame:
+    """Load street centrelines from a file, an osmnx graph or a GeoDataFrame.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, networkx.MultiDiGraph or geopandas.GeoDataFrame
+        An OSM XML file (``.osm``/``.osm.bz2``), a vector file of lines
+        (GeoPackage, GeoJSON, Shapefile; must carry a CRS), an osmnx graph, or
+        a GeoDataFrame of lines.
+    crs : str or pyproj.CRS, optional
+        Projected CRS to compute in; default chosen from the location.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Street lines with ``street_id``, ``highway`` and ``length_m``.
+
+    Raises
+    ------
+    InputValidationError
+        If the file is missing or holds no line geometry.
+    CRSError
+        If a vector file or GeoDataFrame has no CRS.
+    """
+    if isinstance(source, nx.Graph):
+        return streets_from_graph(source, crs=crs)
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source
+    else:
+        path = _existing_file(source, name="streets")
+        if _is_osm_xml(path):
+            return streets_from_graph(_read_osm_graph(path), crs=crs)
+        gdf = _read_vector(path, name="streets")
+    lines = gdf.geometry.geom_type.isin(["LineString", "MultiLineString"])
+    if not lines.any():
+        msg = "streets holds no LineString geometry; give street centrelines."
+        raise InputValidationError(msg)
+    if gdf.crs is None:
+        msg = "streets has no CRS; set it (e.g. gdf.set_crs('EPSG:27700')) or save it with one."
+        raise CRSError(msg)
+    gdf = gdf.loc[lines].explode(index_parts=False).reset_index(drop=True)
+    target = crs if crs is not None else choose_metric_crs(gdf)
+    gdf = to_crs(gdf, target, name="streets")
+    out = gpd.GeoDataFrame(
+        {
+            "street_id": np.arange(len(gdf), dtype=np.int64),
+            **{
+                tag: (gdf[tag].astype("string") if tag in gdf else pd.NA)
+                for tag in ("osmid", *_STREET_TAGS)
+                if tag != "area"
+            },
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    )
+    out["length_m"] = out.geometry.length.to_numpy()
+    return out
+
+
+def _is_osm_xml(path: Path) -> bool:
+    return path.name.lower().endswith((".osm", ".osm.bz2", ".xml"))
+
+
+def _read_osm_graph(path: Path) -> nx.MultiDiGraph:
+    import osmnx as ox
+
+    try:
+        with _osmnx_way_tags():
+            return ox.graph_from_xml(path, simplify=False, retain_all=True)
+    except Exception as err:
+        msg = f"could not read OSM XML from {path}: {err}"
+        raise InputValidationError(msg) from err
+
+
+def _read_vector(path: Path, *, name: str) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
+        msg = f"{name}: could not read '{path}' as a vector file: {err}"
+        raise InputValidationError(msg) from err
+
+
+def _find_column(columns: pd.Index, names: tuple[str, ...]) -> str | None:
+    lower = {str(c).lower().lstrip("\ufeff"): c for c in columns}
+    for n in names:
+        if n in lower:
+            return str(lower[n])
+    return None
+
+
+def load_premises(
+    source: str | Path | gpd.GeoDataFrame,
+    *,
+    crs: str | pyproj.CRS | None = None,
+    id_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load premises points from a file or GeoDataFrame.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or geopandas.GeoDataFrame
+        An OSM XML file (one premises per building), a vector file of points
+        (GeoPackage, GeoJSON; polygons are turned into a point inside each), or
+        a CSV with ``lon``/``lat`` (or ``longitude``/``latitude``, EPSG:4326)
+        or ``easting``/``northing`` (or OS Open UPRN's
+        ``X_COORDINATE``/``Y_COORDINATE``, EPSG:27700) columns.
+    crs : str or pyproj.CRS, optional
+        Projected CRS to compute in; default chosen from the location.
+    id_column : str, optional
+        Column holding the premises ID; default the first of ``premises_id``,
+        ``uprn``, ``id``, ``address_id`` present, else row numbers.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points with ``premises_id`` (str), ``class``, ``units`` and ``source``;
+        other input columns are kept. Empty or invalid geometries are kept:
+        the trench stage reports them.
+
+    Raises
+    ------
+    InputValidationError
+        If the file is missing or unreadable, a CSV lacks coordinate columns,
+        coordinates are not numbers, or ``id_column`` is absent or not unique.
+    CRSError
+        If a vector file or GeoDataFrame has no CRS.
+    """
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source.copy()
+        src = "geodataframe"
+    else:
+        path = _existing_file(source, name="premises")
+        if _is_osm_xml(path):
+            return load_osm(path, crs=crs)[1]
+        gdf = _read_csv_points(path) if path.suffix.lower() in {".csv", ".txt"} else None
+        if gdf is None:
+            gdf = _read_vector(path, name="premises")
+        src = path.name
+    if gdf.crs is None:
+        msg = "premises has no CRS; set it (e.g. gdf.set_crs('EPSG:4326') for lon/lat)."
+        raise CRSError(msg)
+    idc = id_column or _find_column(gdf.columns, _ID_NAMES)
+    if id_column is not None and id_column not in gdf.columns:
+        msg = f"id_column='{id_column}' is not a column of premises; columns are {list(gdf.columns)}."
+        raise InputValidationError(msg)
+    ids = gdf[idc].astype(str) if idc else pd.Series(np.arange(len(gdf)).astype(str))
+    if ids.duplicated().any():
+        dup = ids[ids.duplicated()].unique()[:5].tolist()
+        msg = f"premises IDs in column '{idc}' are not unique (e.g. {dup}); pass id_column=..."
+        raise InputValidationError(msg)
+    gdf["premises_id"] = ids.to_numpy()
+    if "class" not in gdf:
+        gdf["class"] = "residential"
+    gdf["class"] = gdf["class"].astype("string").str.lower().fillna("residential")
+    if "units" not in gdf:
+        gdf["units"] = 1
+    gdf["units"] = pd.to_numeric(gdf["units"], errors="coerce").fillna(1).clip(lower=1)
+    gdf["units"] = gdf["units"].round().astype(np.int64)
+    gdf["source"] = src
+    nonpoint = ~gdf.geometry.geom_type.isin(["Point"]) & ~(gdf.geometry.is_empty | gdf.geometry.isna())
+    if nonpoint.any():
+        gdf.loc[nonpoint, "geometry"] = shapely.point_on_surface(gdf.geometry[nonpoint].to_numpy())
+    target = crs if crs is not None else _metric_crs_or_default(gdf)
+    gdf = to_crs(gdf, target, name="premises")
+    cols = ["premises_id", "class", "units", "source"]
+    rest = [c for c in gdf.columns if c not in {*cols, gdf.geometry.name}]
+    return gdf[[*cols, *rest, gdf.geometry.name]].reset_index(drop=True)
+
+
+def _metric_crs_or_default(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
+    ok = ~(gdf.geometry.is_empty | gdf.geometry.isna())
+    if not ok.any():
+        return pyproj.CRS.from_user_input(gdf.crs if not gdf.crs.is_geographic else BNG)
+    return choose_metric_crs(gdf.loc[ok])
+
+
+def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        msg = f"premises: could not read CSV '{path}': {err}"
+        raise InputValidationError(msg) from err
+    lon, lat = _find_column(df.columns, _LON_NAMES), _find_column(df.columns, _LAT_NAMES)
+    east, north = _find_column(df.columns, _EAST_NAMES), _find_column(df.columns, _NORTH_NAMES)
+    if east and north:
+        xcol, ycol, crs = east, north, BNG
+    elif lon and lat:
+        xcol, ycol, crs = lon, lat, WGS84
+    else:
+        msg = (
+            f"premises CSV '{path.name}' needs coordinate columns: lon/lat (EPSG:4326) or "
+            f"easting/northing (EPSG:27700); found {list(df.columns)}."
+        )
+        raise InputValidationError(msg)
+    x = pd.to_numeric(df[xcol], errors="coerce")
+    y = pd.to_numeric(df[ycol], errors="coerce")
+    bad = (x.isna() | y.isna()) & (df[xcol].notna() & df[ycol].notna())
+    if bad.any():
+        msg = f"premises CSV '{path.name}': {int(bad.sum())} rows have non-numeric {xcol}/{ycol}."
+        raise InputValidationError(msg)
+    geom = gpd.points_from_xy(x, y)
+    geom[(x.isna() | y.isna()).to_numpy()] = None
+    return gpd.GeoDataFrame(df, geometry=geom, crs=crs)

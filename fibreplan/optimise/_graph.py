@@ -1,0 +1,219 @@
+"""Canonical graph form shared by every optimiser routine.
+
+Conventions (fixed once, as ``scipy.sparse.csgraph`` does):
+
+* A graph on ``n`` nodes is a symmetric ``scipy.sparse.csr_array`` of shape
+  ``(n, n)`` and dtype float64 whose stored entries are the edge weights.
+  Every weight is strictly positive and finite; the diagonal is empty.
+* A tree (or any edge set) is an ``(k, 2)`` int64 array of node pairs with
+  ``u < v`` in each row, rows sorted lexicographically.
+* Terminals are a 1-D int64 array of distinct node indices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from fibreplan._errors import DisconnectedTerminalsError
+from fibreplan._errors import InputValidationError
+
+__all__ = [
+    "canonical_csr",
+    "canonical_edges",
+    "check_terminals",
+    "is_steiner_tree",
+    "tree_cost",
+]
+
+
+def canonical_csr(A: sp.sparray | sp.spmatrix | npt.ArrayLike) -> sp.csr_array:
+    """Return ``A`` as a symmetric CSR array with positive weights and no diagonal.
+
+    Where ``A[u, v]`` and ``A[v, u]`` differ (or duplicates are stored) the
+    smaller weight is kept, as for the cheapest of parallel edges.
+
+    Parameters
+    ----------
+    A : sparse matrix or array-like, shape (n, n)
+        Weighted adjacency; only stored (non-zero) entries are edges.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Canonical adjacency.
+
+    Raises
+    ------
+    InputValidationError
+        If ``A`` is not square or has a negative, zero-stored, NaN or infinite weight.
+    """
+    coo = sp.coo_array(A)
+    if coo.ndim != 2 or coo.shape[0] != coo.shape[1]:
+        msg = f"A must be a square adjacency matrix; got shape {coo.shape}."
+        raise InputValidationError(msg)
+    n = coo.shape[0]
+    row = np.asarray(coo.row, dtype=np.int64)
+    col = np.asarray(coo.col, dtype=np.int64)
+    w = np.asarray(coo.data, dtype=np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+        msg = (
+            "edge weights must be finite and > 0 (got "
+            f"min={w.min() if w.size else 'n/a'}); give zero-length edges a tiny positive weight."
+        )
+        raise InputValidationError(msg)
+    keep = row != col
+    u = np.minimum(row[keep], col[keep])
+    v = np.maximum(row[keep], col[keep])
+    w = w[keep]
+    # cheapest parallel edge: sort by (u, v, w) and keep the first of each pair
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    first = np.ones(u.size, dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    u, v, w = u[first], v[first], w[first]
+    sym = sp.coo_array(
+        (np.concatenate([w, w]), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n)
+    ).tocsr()
+    sym.sort_indices()
+    return sym
+
+
+def canonical_edges(edges: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Return an edge list as a sorted ``(k, 2)`` int64 array with ``u < v`` per row.
+
+    Parameters
+    ----------
+    edges : array-like, shape (k, 2)
+        Node pairs in any order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Canonical, de-duplicated edge array.
+    """
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    e = np.sort(e, axis=1)
+    if e.shape[0] == 0:
+        return e
+    return np.unique(e, axis=0)
+
+
+def tree_cost(A: sp.csr_array, edges: npt.ArrayLike) -> float:
+    """Return the total weight of an edge set, read from the adjacency ``A``.
+
+    Parameters
+    ----------
+    A : scipy.sparse.csr_array
+        Canonical adjacency (see module docstring).
+    edges : array-like, shape (k, 2)
+        Node pairs; each must be an edge of ``A``.
+
+    Returns
+    -------
+    float
+        Sum of the weights.
+
+    Raises
+    ------
+    InputValidationError
+        If a pair is not an edge of ``A``.
+    """
+    e = canonical_edges(edges)
+    if e.shape[0] == 0:
+        return 0.0
+    w = np.asarray(A[e[:, 0], e[:, 1]]).ravel()
+    if np.any(w <= 0):
+        msg = "tree contains a node pair that is not an edge of the graph."
+        raise InputValidationError(msg)
+    return float(w.sum())
+
+
+def check_terminals(A: sp.csr_array, terminals: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Validate terminals and check they share one connected component.
+
+    Parameters
+    ----------
+    A : scipy.sparse.csr_array
+        Canonical adjacency.
+    terminals : array-like of int
+        Terminal node indices (duplicates are removed, order kept).
+
+    Returns
+    -------
+    numpy.ndarray
+        Distinct terminals, int64, in first-seen order.
+
+    Raises
+    ------
+    InputValidationError
+        If a terminal index is out of range or there is no terminal.
+    DisconnectedTerminalsError
+        If some terminals are not in the component of the first one;
+        ``err.unreachable`` lists them.
+    """
+    t = np.asarray(terminals, dtype=np.int64).ravel()
+    n = A.shape[0]
+    if t.size == 0:
+        msg = "terminals must hold at least one node index."
+        raise InputValidationError(msg)
+    if t.min() < 0 or t.max() >= n:
+        msg = f"terminal indices must lie in [0, {n}); got min={t.min()}, max={t.max()}."
+        raise InputValidationError(msg)
+    _, first = np.unique(t, return_index=True)
+    t = t[np.sort(first)]
+    _, labels = csgraph.connected_components(A, directed=False)
+    away = t[labels[t] != labels[t[0]]]
+    if away.size:
+        msg = (
+            f"{away.size} of {t.size} terminals are not connected to terminal {t[0]} "
+            f"(first few: {away[:10].tolist()})."
+        )
+        raise DisconnectedTerminalsError(msg, unreachable=away.tolist())
+    return t
+
+
+def is_steiner_tree(
+    A: sp.csr_array, edges: npt.ArrayLike, terminals: npt.ArrayLike
+) -> tuple[bool, str]:
+    """Check that ``edges`` is a tree of ``A`` spanning every terminal.
+
+    Parameters
+    ----------
+    A : scipy.sparse.csr_array
+        Canonical adjacency.
+    edges : array-like, shape (k, 2)
+        Candidate tree.
+    terminals : array-like of int
+        Terminal node indices.
+
+    Returns
+    -------
+    ok : bool
+        Whether the edge set is a valid Steiner tree.
+    reason : str
+        Empty when ``ok``, else what is wrong.
+    """
+    t = np.unique(np.asarray(terminals, dtype=np.int64))
+    e = canonical_edges(edges)
+    if e.shape[0] == 0:
+        return (t.size <= 1, "" if t.size <= 1 else "no edges but several terminals")
+    w = np.asarray(A[e[:, 0], e[:, 1]]).ravel()
+    if np.any(w <= 0):
+        return False, "a tree edge is not an edge of the graph"
+    nodes = np.unique(e)
+    if e.shape[0] != nodes.size - 1:
+        return False, f"{e.shape[0]} edges on {nodes.size} nodes is not a tree"
+    index = np.searchsorted(nodes, e)
+    sub = sp.coo_array(
+        (np.ones(e.shape[0]), (index[:, 0], index[:, 1])), shape=(nodes.size, nodes.size)
+    )
+    ncomp, _ = csgraph.connected_components(sub, directed=False)
+    if ncomp != 1:
+        return False, f"edge set has {ncomp} components"
+    missing = np.setdiff1d(t, nodes)
+    if missing.size:
+        return False, f"terminals not spanned: {missing[:10].tolist()}"
+    return True, ""

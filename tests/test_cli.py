@@ -1,0 +1,58 @@
+"""The command line: demo, plan on user files, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+
+from fibreplan.cli import main
+
+
+def test_demo_tiny_writes_the_contract_files(tmp_path, capsys):
+    assert main(["demo", "--tiny", "--out", str(tmp_path), "-q"]) == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {"summary.json", "plan.gpkg", "map.html"}
+    out = capsys.readouterr().out
+    assert "per premises" in out
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["premises_connected"] > 0
+
+
+def test_second_run_refuses_to_overwrite(tmp_path, capsys):
+    assert main(["demo", "--tiny", "--out", str(tmp_path), "-q"]) == 0
+    assert main(["demo", "--tiny", "--out", str(tmp_path), "-q"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["demo", "--tiny", "--out", str(tmp_path), "-q", "--overwrite"]) == 0
+
+
+def test_plan_on_user_files_with_exchange(tmp_path, streets, premises, capsys):
+    streets.to_file(tmp_path / "s.gpkg", engine="pyogrio")
+    premises.to_crs(4326).to_file(tmp_path / "p.geojson", engine="pyogrio")
+    head = premises.to_crs(4326).geometry.iloc[0]
+    code = main([
+        "plan", "--streets", str(tmp_path / "s.gpkg"), "--premises", str(tmp_path / "p.geojson"),
+        f"--exchange={head.x},{head.y}", "--max-drop-m", "100", "--out", str(tmp_path / "o"), "-q",
+    ])  # fmt: skip
+    assert code == 0
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert s["premises_connected"] == 3
+    assert "given by the user" in s["headend"]["how"]
+    assert [i["name"] for i in s["inputs"]] == ["s.gpkg", "p.geojson"]
+
+
+def test_bad_cost_file_exits_2_with_message(tmp_path, capsys):
+    f = tmp_path / "c.toml"
+    f.write_text("[costs]\nheadend_gbp = -5\n")
+    assert main(["demo", "--tiny", "--costs", str(f), "--out", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "headend_gbp" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_file_exits_2(tmp_path, capsys):
+    code = main(["plan", "--streets", "nope.osm", "--premises", "nope.csv", "--out", str(tmp_path)])
+    assert code == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cost_book_prints_toml(capsys):
+    assert main(["cost-book"]) == 0
+    assert "[costs.trench_gbp_per_m]" in capsys.readouterr().out

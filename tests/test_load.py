@@ -1,0 +1,142 @@
+"""Loading: OSM XML, point files, CSV schemas, CRS handling and clear errors."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import pytest
+import shapely
+
+import fibreplan
+from fibreplan.load import premises_from_buildings
+from fibreplan.load import streets_from_graph
+
+
+def test_demo_data_is_real_and_projected():
+    streets, premises = fibreplan.demo_data(tiny=True)
+    assert streets.crs.to_epsg() == 27700
+    assert premises.crs.to_epsg() == 27700
+    assert 25 <= len(premises) <= 40
+    assert streets["length_m"].gt(0).all()
+    assert set(premises["class"]) <= {"residential", "business", "public"}
+    assert premises["premises_id"].is_unique
+    # building outlines are not streets: every street row has a highway tag
+    assert streets["highway"].notna().all()
+    assert not streets["highway"].isin(["motorway", "steps", "proposed"]).any()
+
+
+def test_osm_graph_path_matches_file_path():
+    """The online path (an osmnx graph) uses the same conversion as local files."""
+    import osmnx as ox
+
+    G = ox.graph_from_xml(fibreplan.demo_path(tiny=True), simplify=False, retain_all=True)
+    a = streets_from_graph(G)
+    b, _ = fibreplan.demo_data(tiny=True)
+    assert len(a) == len(b)
+    assert a["length_m"].sum() == pytest.approx(b["length_m"].sum())
+
+
+def test_premises_classes_from_tags():
+    b = gpd.GeoDataFrame(
+        {
+            "element": ["way"] * 5,
+            "id": [1, 2, 3, 4, 5],
+            "building": ["yes", "school", "retail", "garage", "apartments"],
+            "amenity": [None, None, None, None, None],
+            "shop": [None, None, "bakery", None, None],
+            "building:flats": [None, None, None, None, "12"],
+        },
+        geometry=[shapely.Point(-0.14, 51.52).buffer(0.0001)] * 5,
+        crs="EPSG:4326",
+    )
+    p = premises_from_buildings(b).set_index("premises_id")
+    assert p.loc["way/1", "class"] == "residential"
+    assert p.loc["way/2", "class"] == "public"
+    assert p.loc["way/3", "class"] == "business"
+    assert "way/4" not in p.index  # garages are not premises
+    assert p.loc["way/5", "units"] == 12
+    assert p.crs.to_epsg() == 27700
+
+
+def test_csv_lonlat_and_easting_northing_agree(tmp_path):
+    ll = tmp_path / "ll.csv"
+    ll.write_text("uprn,longitude,latitude\n1,-0.1405,51.5185\n2,-0.1395,51.5190\n")
+    en = gpd.GeoSeries.from_xy([-0.1405, -0.1395], [51.5185, 51.5190], crs="EPSG:4326").to_crs(27700)
+    ne = tmp_path / "en.csv"
+    ne.write_text(
+        "\ufeffUPRN,X_COORDINATE,Y_COORDINATE\n"
+        + "".join(f"{i},{p.x},{p.y}\n" for i, p in zip([1, 2], en, strict=True))
+    )
+    a = fibreplan.load_premises(ll)
+    b = fibreplan.load_premises(ne)
+    assert list(a["premises_id"]) == ["1", "2"] == list(b["premises_id"])
+    assert a.geometry.distance(b.geometry).max() < 1e-6
+
+
+def test_csv_without_coordinates_is_a_clear_error(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("uprn,postcode\n1,W1T 4QA\n")
+    with pytest.raises(fibreplan.InputValidationError, match="lon/lat"):
+        fibreplan.load_premises(f)
+
+
+def test_csv_with_text_coordinates_is_a_clear_error(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("id,lon,lat\n1,west,51.5\n")
+    with pytest.raises(fibreplan.InputValidationError, match="non-numeric"):
+        fibreplan.load_premises(f)
+
+
+def test_duplicate_ids_are_a_clear_error(premises):
+    premises.loc[1, "premises_id"] = "A"
+    with pytest.raises(fibreplan.InputValidationError, match="not unique"):
+        fibreplan.load_premises(premises)
+
+
+def test_missing_crs_is_a_crs_error(premises, streets):
+    with pytest.raises(fibreplan.CRSError, match="no CRS"):
+        fibreplan.load_premises(premises.set_crs(None, allow_override=True))
+    with pytest.raises(fibreplan.CRSError, match="no CRS"):
+        fibreplan.load_streets(streets.set_crs(None, allow_override=True))
+
+
+def test_geographic_crs_is_refused_by_the_trench_stage(streets, premises):
+    with pytest.raises(fibreplan.CRSError, match="geographic"):
+        fibreplan.build_trench_graph(streets.to_crs(4326), premises)
+
+
+def test_missing_file_names_the_argument(tmp_path):
+    with pytest.raises(fibreplan.InputValidationError, match="no such file"):
+        fibreplan.load_streets(tmp_path / "nope.gpkg")
+
+
+def test_not_osm_xml_is_a_clear_error(tmp_path):
+    f = tmp_path / "bad.osm"
+    f.write_text("this is not xml")
+    with pytest.raises(fibreplan.InputValidationError, match="OSM XML"):
+        fibreplan.load_osm(f)
+
+
+def test_streets_without_lines_is_a_clear_error(premises):
+    with pytest.raises(fibreplan.InputValidationError, match="LineString"):
+        fibreplan.load_streets(premises)
+
+
+def test_gpkg_round_trip(tmp_path, streets, premises):
+    streets.to_file(tmp_path / "s.gpkg", engine="pyogrio")
+    premises.to_crs(4326).to_file(tmp_path / "p.geojson", engine="pyogrio")
+    s = fibreplan.load_streets(tmp_path / "s.gpkg")
+    p = fibreplan.load_premises(tmp_path / "p.geojson", crs=s.crs)
+    assert len(s) == 5
+    assert p.crs.to_epsg() == 27700
+    assert p.geometry.distance(premises.geometry).max() < 0.05  # GeoJSON keeps ~7 decimals
+
+
+def test_graph_input():
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    G.add_node(1, x=-0.14, y=51.52)
+    G.add_node(2, x=-0.139, y=51.52)
+    G.add_edge(1, 2, highway="residential", osmid=7, length=69.0)
+    s = fibreplan.load_streets(G)
+    assert len(s) == 1
+    assert s["length_m"].iloc[0] == pytest.approx(69.3, abs=1.0)

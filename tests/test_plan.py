@@ -1,0 +1,144 @@
+"""End-to-end tests of fibreplan.plan on a hand-built network and on the demo town."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+import fibreplan
+from fibreplan.export import FILES
+
+
+def test_toy_plan_hand_computed(streets, premises, headend, simple_costs):
+    p = fibreplan.plan(streets, premises, headend=headend, costs=simple_costs, max_drop_m=100.0)
+    s = p.summary
+    # Optimal trench by hand: (0,0)->(100,0) 100 m, (100,0)->(150,0) 50 m, (100,0)->(100,60) 60 m
+    assert s["trench_m"] == pytest.approx(210.0, abs=0.02)
+    assert s["drop_m"] == pytest.approx(10 + 5 + 10, abs=1e-6)
+    # 210 m x GBP 100 + 25 m x GBP 10 + headend GBP 1,000
+    assert s["cost_total_gbp"] == pytest.approx(21_000 + 250 + 1_000, abs=2.0)
+    assert s["cost_per_premises_passed_gbp"] == pytest.approx(22_250 / 3, abs=1.0)
+    assert s["premises_connected"] == 3
+    assert s["premises_unreachable"] == 2
+    status = p.premises.set_index("premises_id")
+    assert status.loc["D", "reason"] == "disconnected_street_network"
+    assert status.loc["E", "reason"] == "too_far_from_street"
+    assert set(status.loc[["A", "B", "C"], "status"]) == {"connected"}
+    assert s["optimiser"]["lower_bound_gbp"] <= s["optimiser"]["tree_cost_gbp"] + 1e-6
+
+
+def test_toy_plan_without_unreachable_costs_less_per_premises(streets, premises, headend):
+    p = fibreplan.plan(streets, premises, headend=headend, max_drop_m=100.0)
+    boq = p.costing.boq.set_index("item")
+    assert boq.loc["premises connections (ONT, install, OCP)", "quantity"] == 3
+    assert boq["cost_gbp"].sum() == pytest.approx(p.summary["cost_total_gbp"], abs=0.01)
+
+
+def test_headend_is_chosen_and_reported(streets, premises):
+    p = fibreplan.plan(streets, premises, max_drop_m=100.0)
+    s = p.summary
+    assert "1-median" in s["headend"]["how"]
+    assert s["premises_connected"] == 3
+    # the 1-median of A, B, C over the network is the junction (100, 0) or a drop point near it
+    xy = p.trench_graph.node_xy[p.trench_graph.headend_node]
+    assert np.hypot(*(xy - np.array([529100.0, 181500.0]))) <= 60.0
+
+
+def test_headend_far_from_streets_is_an_error(streets, premises):
+    with pytest.raises(fibreplan.InputValidationError, match="headend"):
+        fibreplan.plan(streets, premises, headend=(-3.0, 55.0), max_drop_m=100.0)
+
+
+def test_crs_4326_and_27700_give_the_same_plan(streets, premises, headend):
+    a = fibreplan.plan(streets, premises, headend=headend, max_drop_m=100.0).summary
+    b = fibreplan.plan(
+        streets, premises.to_crs("EPSG:4326"), headend=headend, max_drop_m=100.0
+    ).summary
+    for key in ("premises_connected", "premises_unreachable"):
+        assert a[key] == b[key]
+    for key in ("trench_m", "drop_m", "cost_total_gbp"):
+        assert a[key] == pytest.approx(b[key], rel=1e-6)
+
+
+def test_empty_premises_is_a_clear_error(streets):
+    empty = gpd.GeoDataFrame({"premises_id": []}, geometry=[], crs="EPSG:27700")
+    with pytest.raises(fibreplan.InputValidationError, match="premises is empty"):
+        fibreplan.plan(streets, empty)
+
+
+def test_invalid_geometry_is_reported_not_dropped(streets, premises, headend):
+    bad = premises.copy()
+    bad.loc[len(bad)] = ["F", "residential", shapely.Point()]
+    p = fibreplan.plan(streets, bad, headend=headend, max_drop_m=100.0)
+    row = p.premises.set_index("premises_id").loc["F"]
+    assert row["status"] == "unreachable"
+    assert row["reason"] == "invalid_geometry"
+    assert p.summary["premises_total"] == 6
+
+
+def test_save_refuses_to_overwrite(tmp_path, streets, premises, headend):
+    p = fibreplan.plan(streets, premises, headend=headend, max_drop_m=100.0)
+    p.save(tmp_path)
+    before = (tmp_path / "summary.json").read_text()
+    with pytest.raises(fibreplan.InputValidationError, match="overwrite"):
+        p.save(tmp_path)
+    assert (tmp_path / "summary.json").read_text() == before
+    p.save(tmp_path, overwrite=True)
+
+
+# --------------------------------------------------------------------------- demo town
+def test_demo_every_premises_connected_or_reported(demo_plan):
+    s = demo_plan.summary
+    assert s["premises_total"] > 1000
+    assert s["premises_connected"] + s["premises_unreachable"] == s["premises_total"]
+    prem = demo_plan.premises
+    unreachable = prem[prem["status"] == "unreachable"]
+    assert (unreachable["reason"] != "").all()
+    assert set(unreachable["reason"]) <= set(fibreplan.trench.REASONS)
+    assert (prem.loc[prem["status"] == "connected", "reason"] == "").all()
+
+
+def test_demo_trench_is_a_tree_spanning_headend_and_drops(demo_plan):
+    G = demo_plan.tree_graph()
+    assert nx.is_tree(G)
+    tg = demo_plan.trench_graph
+    need = set(tg.premises_node[tg.premises_node >= 0].tolist()) | {tg.headend_node}
+    assert need <= set(G.nodes)
+
+
+def test_demo_summary_matches_layers(demo_plan):
+    s = demo_plan.summary
+    layers = demo_plan.layers()
+    assert s["trench_m"] == pytest.approx(layers["trenches"]["length_m"].sum(), abs=0.01)
+    assert s["trench_m"] == pytest.approx(layers["trenches"].geometry.length.sum(), rel=1e-6)
+    assert s["drop_m"] == pytest.approx(layers["drops"]["length_m"].sum(), abs=0.01)
+    assert len(layers["drops"]) == s["premises_connected"]
+    # a cheaper tree than trenching every street
+    assert s["trench_m"] < demo_plan.streets["length_m"].sum()
+
+
+def test_demo_outputs_read_back(tmp_path, demo_plan):
+    paths = demo_plan.save(tmp_path)
+    assert {p.name for p in paths.values()} == set(FILES.values())
+    s = json.loads(paths["summary"].read_text())
+    for key in ("premises_total", "premises_connected", "premises_unreachable", "trench_m",
+                "drop_m", "cost_total_gbp", "cost_per_premises_passed_gbp", "crs", "headend",
+                "inputs", "fibreplan_version"):  # fmt: skip
+        assert key in s
+    assert s["inputs"][0]["name"] == "fitzrovia_london.osm"
+    assert len(s["inputs"][0]["sha256"]) == 64
+    info = {name: n for name, _ in pyogrio.list_layers(paths["gpkg"]) for n in [name]}
+    assert {"premises", "trenches", "drops", "headend"} <= set(info)
+    for name, gdf in demo_plan.layers().items():
+        back = pyogrio.read_dataframe(paths["gpkg"], layer=name)
+        assert back.crs.to_epsg() == 27700
+        assert len(back) == len(gdf)
+    html = paths["map"].read_text(encoding="utf-8")
+    assert "Trenches" in html
+    assert "OpenStreetMap" in html
