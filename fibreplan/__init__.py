@@ -1,25 +1,26 @@
 """fibreplan — plan full-fibre (FTTP) broadband rollout from open data.
 
 The package reads as its pipeline; each stage is a module that can be called
-alone, and :func:`plan` runs them in order.
+alone, and :func:`plan` runs them in order. Each stage's input and output:
 
-==========  =========================================  =============================================
-stage       takes                                      gives
-==========  =========================================  =============================================
-load        OSM XML, GeoPackage/GeoJSON/CSV, osmnx     ``gdf_streets`` (lines) and ``gdf_premises``
-            graphs, GeoDataFrames                      (points) in one metric CRS (EPSG:27700 in GB,
-                                                       else local UTM)
-trench      streets, premises, cost book, headend      :class:`TrenchGraph`: arrays of nodes, edges
-                                                       (``length_m``, ``cost_gbp``, surface), each
-                                                       premises' drop node, unreachable premises
-                                                       with a reason, the headend node
-optimise    CSR adjacency, terminal indices            :class:`SteinerResult`: tree edges, cost,
-                                                       valid lower bound (no geography)
-cost        tree quantities, :class:`CostBook`         :class:`Costing`: bill of quantities,
-                                                       totals, low/high range, GBP per premises
-outputs     a :class:`Plan`                            ``summary.json``, ``plan.gpkg``, ``map.html``
-cli         arguments, TOML                            ``fibreplan demo`` / ``plan`` / ``cost-book``
-==========  =========================================  =============================================
+- ``load``: OSM XML, GeoPackage/GeoJSON/CSV files, osmnx graphs or
+  GeoDataFrames -> ``gdf_streets`` (lines) and ``gdf_premises`` (points) in
+  one metric CRS (EPSG:27700 in Great Britain, else the local UTM zone).
+- ``trench``: streets, premises, :class:`CostBook`, :class:`DesignRules`,
+  headend, existing ducts -> :class:`TrenchGraph`: arrays of nodes and edges
+  (``length_m``, ``cost_gbp``, surface, side, dig / duct reuse / crossing),
+  each premises' drop node, unreachable premises with a reason, the headend.
+- ``optimise``: CSR adjacency and terminal indices -> :class:`SteinerResult`
+  (tree edges, cost, a valid lower bound); no geography.
+- ``design``: tree edges, premises nodes and drops, :class:`DesignRules` ->
+  :class:`Design`: DPs and cabinets by capacitated tree partitioning, feeder
+  and distribution cables per edge, chambers, optical loss per premises.
+- ``cost``: tree and design quantities, :class:`CostBook` -> :class:`Costing`:
+  bill of quantities, total with a low/high range, GBP per premises passed.
+- outputs (``export``, ``maps``): a :class:`Plan` -> ``summary.json``,
+  ``plan.gpkg``, ``map.html``.
+- ``cli``: arguments and TOML files -> ``fibreplan demo`` / ``plan`` /
+  ``cost-book`` / ``design-rules``.
 
 Conventions: lengths in metres (``length_m``), money in pounds sterling
 (``cost_gbp``), geometry in a projected CRS; WGS84 only to draw. Map data is
@@ -36,8 +37,12 @@ from fibreplan._errors import FibreplanError
 from fibreplan._errors import InfeasibleDesignError
 from fibreplan._errors import InputValidationError
 from fibreplan.config import CostBook
+from fibreplan.config import DesignRules
 from fibreplan.cost import Costing
 from fibreplan.cost import cost_plan
+from fibreplan.design import Design
+from fibreplan.design import check_fibre_conservation
+from fibreplan.design import design_network
 from fibreplan.load import demo_data
 from fibreplan.load import demo_path
 from fibreplan.load import fetch_osm
@@ -63,6 +68,8 @@ __all__ = [
     "CostBook",
     "CostFileError",
     "Costing",
+    "Design",
+    "DesignRules",
     "DisconnectedTerminalsError",
     "FibreplanError",
     "InfeasibleDesignError",
@@ -72,9 +79,11 @@ __all__ = [
     "TrenchGraph",
     "__version__",
     "build_trench_graph",
+    "check_fibre_conservation",
     "cost_plan",
     "demo_data",
     "demo_path",
+    "design_network",
     "fetch_osm",
     "load_osm",
     "load_premises",

@@ -1,4 +1,4 @@
-"""Command-line interface: ``fibreplan demo``, ``fibreplan plan`` and ``fibreplan cost-book``.
+"""Command line: ``fibreplan demo``, ``plan``, ``cost-book`` and ``design-rules``.
 
 Exit codes: 0 success, 2 bad input (the message says what to fix), 1 an
 unexpected error (please report it).
@@ -49,8 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--exchange", type=_parse_lonlat, metavar="LON,LAT",
                        help="headend (OLT) position; default: chosen automatically")  # fmt: skip
         p.add_argument("--costs", type=Path, metavar="TOML", help="cost book (see `fibreplan cost-book`)")
+        p.add_argument("--design", type=Path, metavar="TOML",
+                       help="design rules (see `fibreplan design-rules`)")  # fmt: skip
+        p.add_argument("--ducts", type=Path, metavar="FILE",
+                       help="existing ducts (lines) that may be rented instead of digging")  # fmt: skip
         p.add_argument("--max-drop-m", type=float, default=None, metavar="M",
-                       help="maximum drop length from a premises to the street, metres")  # fmt: skip
+                       help="maximum drop length, metres (overrides the design rules; default 100)")  # fmt: skip
         p.add_argument("--method", choices=["heuristic", "exact", "auto"], default="auto",
                        help="Steiner tree method (default: auto)")  # fmt: skip
         p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
@@ -66,9 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--premises", required=True, type=Path,
                      help="OSM XML (buildings), GeoPackage/GeoJSON points or CSV lon/lat or easting/northing")  # fmt: skip
     common(run)
-    book = sub.add_parser("cost-book", help="print the default cost book as TOML, to edit")
-    book.add_argument("--out", type=Path, default=None, help="write to this file instead")
-    book.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    for name, what in (("cost-book", "cost book"), ("design-rules", "design rules")):
+        book = sub.add_parser(name, help=f"print the default {what} as TOML, to edit")
+        book.add_argument("--out", type=Path, default=None, help="write to this file instead")
+        book.add_argument("--overwrite", action="store_true", help="replace an existing file")
     return parser
 
 
@@ -87,21 +92,29 @@ def _print_summary(s: dict[str, Any], paths: dict[str, Path], seconds: float) ->
         f"  optimiser     {s['optimiser']['method']}: tree £{s['optimiser']['tree_cost_gbp']:,.0f},"
         f" gap to lower bound {s['optimiser']['gap_pct']:.2f} %"
         f"{' (proven optimal)' if s['optimiser']['proven_optimal'] else ''}",
+        f"  network       {s['dp_count']} DPs, {s['cabinet_count']} cabinets, "
+        f"{s['chamber_count']} chambers, {s['road_crossings']} road crossings, "
+        f"max loss {s['max_loss_db'] or 0:.1f} dB ({s['loss_violations']} over budget)",
         "  outputs       " + "  ".join(str(p) for p in paths.values()),
     ]
     print("\n".join(lines))
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    import dataclasses
+
     import fibreplan
     from fibreplan.config import CostBook
+    from fibreplan.config import DesignRules
     from fibreplan.export import FILES
     from fibreplan.export import check_writable
-    from fibreplan.plan import DEFAULT_MAX_DROP_M
 
     out = Path(args.out)
     check_writable([out / name for name in FILES.values()], overwrite=args.overwrite)
     costs = CostBook.from_toml(args.costs) if args.costs else None
+    rules = DesignRules.from_toml(args.design) if args.design else DesignRules()
+    if args.max_drop_m is not None:
+        rules = dataclasses.replace(rules, max_drop_m=args.max_drop_m)
     if args.command == "demo":
         streets = premises = fibreplan.demo_path(tiny=args.tiny)
     else:
@@ -112,7 +125,8 @@ def _run_plan(args: argparse.Namespace) -> int:
         premises,
         headend=args.exchange,
         costs=costs,
-        max_drop_m=args.max_drop_m or DEFAULT_MAX_DROP_M,
+        rules=rules,
+        ducts=args.ducts,
         method=args.method,
         time_limit=args.time_limit,
     )
@@ -123,11 +137,12 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_cost_book(args: argparse.Namespace) -> int:
+def _run_config(args: argparse.Namespace) -> int:
     from fibreplan.config import CostBook
+    from fibreplan.config import DesignRules
     from fibreplan.export import check_writable
 
-    text = CostBook().to_toml()
+    text = (CostBook() if args.command == "cost-book" else DesignRules()).to_toml()
     if args.out is None:
         print(text, end="")
         return 0
@@ -157,8 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         logging.getLogger("pyogrio").setLevel(logging.WARNING)
     try:
-        if args.command == "cost-book":
-            return _run_cost_book(args)
+        if args.command in {"cost-book", "design-rules"}:
+            return _run_config(args)
         return _run_plan(args)
     except (FibreplanError, InputValidationError) as err:
         print(f"fibreplan: error: {err}", file=sys.stderr)

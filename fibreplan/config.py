@@ -1,6 +1,8 @@
 """Validated configuration objects, loadable from TOML.
 
-:class:`CostBook` holds every unit cost (GBP, 2024 prices unless stated), each
+:class:`DesignRules` holds the engineering rules (trench sides, duct reuse,
+PON splits, capacities, cable sizes, chamber spacing, optical budget), each
+default with its source. :class:`CostBook` holds every unit cost (GBP, 2024 prices unless stated), each
 default with its published source. Values are in pounds sterling; foreign
 figures are converted at the stated rate and year. Edit a copy of
 ``fibreplan cost-book`` output (a TOML file) and pass it with ``--costs``.
@@ -9,6 +11,7 @@ figures are converted at the stated rate and year. Edit a copy of
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -16,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from typing import Self
 
+import numpy as np
+
 from fibreplan._errors import CostFileError
 
-__all__ = ["SURFACES", "CostBook", "load_toml_section"]
+__all__ = ["SURFACES", "CostBook", "DesignRules", "load_toml_section"]
 
 #: Trench surface classes, cheapest last (see :func:`fibreplan.trench.surface_class`).
 SURFACES = ("carriageway", "footway", "verge")
@@ -70,6 +75,9 @@ class CostBook:
         Cable supply and install (blown or pulled) per metre by fibre count.
     duct_rent_gbp_per_m_year : float
         Renting existing duct (Openreach PIA spine duct). Default 0.45 GBP/m/yr.
+    duct_access_gbp_per_m : float
+        One-off cost of making rented duct usable (chambers, clearing),
+        per metre. Default 5.0 GBP/m.
     duct_years : int
         Appraisal period for rented duct. Default 10 years.
     discount_rate : float
@@ -131,6 +139,9 @@ class CostBook:
     )
     # source: Ofcom 2017 PIA proposal, spine duct 29p-45p/m/yr (upper end taken)
     duct_rent_gbp_per_m_year: float = 0.45
+    # source: Ofcom 2017 PIA statement, network adjustment allowance GBP 4,000-6,000 per km
+    # (midpoint), for access chambers and clearing blocked duct
+    duct_access_gbp_per_m: float = 5.0
     # source: fibreplan default appraisal period for rented duct (10 years)
     duct_years: int = 10
     # source: HM Treasury Green Book, 3.5 % real discount rate
@@ -306,3 +317,436 @@ def load_toml_section(path: str | Path, section: str) -> dict[str, Any]:
         msg = f"'{p}': [{section}] must be a table."
         raise CostFileError(msg)
     return table
+
+
+_DEFAULT_SPLITTER_LOSS_DB: dict[int, float] = {
+    # source: ITU-T G.671 / typical PLC splitter datasheet maximum insertion loss, 1:2
+    2: 3.7,
+    # source: ITU-T G.671 / typical PLC splitter datasheet maximum insertion loss, 1:4
+    4: 7.3,
+    # source: ITU-T G.671 / typical PLC splitter datasheet maximum insertion loss, 1:8
+    8: 10.5,
+    # source: ITU-T G.671 / typical PLC splitter datasheet maximum insertion loss, 1:16
+    16: 13.7,
+    # source: ITU-T G.671 / typical PLC splitter datasheet maximum insertion loss, 1:32
+    32: 17.1,
+}
+
+# name -> (kind, low, high, low_inclusive, unit). kind: int, float, sizes, losses, strs.
+_SPECS: dict[str, tuple[str, float, float, bool, str]] = {
+    "primary_split": ("int", 1, 128, True, "outputs per splitter"),
+    "secondary_split": ("int", 1, 128, True, "outputs per splitter"),
+    "dp_capacity": ("int", 1, 1024, True, "premises"),
+    "cabinet_capacity": ("int", 1, 1_000_000, True, "premises"),
+    "max_drop_m": ("float", 0.0, 10_000.0, False, "m"),
+    "spare_fraction": ("float", 0.0, 10.0, True, "fraction"),
+    "cable_sizes": ("sizes", 1, 10_000, True, "fibres"),
+    "chamber_spacing_m": ("float", 0.0, 100_000.0, False, "m"),
+    "fibre_loss_db_per_km": ("float", 0.0, 10.0, True, "dB/km"),
+    "splitter_loss_db": ("losses", 0.0, 50.0, True, "dB"),
+    "splice_loss_db": ("float", 0.0, 5.0, True, "dB"),
+    "fixed_splices": ("int", 0, 1000, True, "splices"),
+    "connector_loss_db": ("float", 0.0, 5.0, True, "dB"),
+    "connectors": ("int", 0, 100, True, "connectors"),
+    "power_budget_db": ("float", 0.0, 100.0, False, "dB"),
+    "margin_db": ("float", 0.0, 100.0, True, "dB"),
+    "two_sided_highways": ("strs", 0, 100, True, "OSM highway values"),
+    "side_offset_m": ("float", 0.0, 50.0, False, "m"),
+    "duct_tolerance_m": ("float", 0.0, 100.0, False, "m"),
+    "duct_min_coverage": ("float", 0.0, 1.0, False, "fraction"),
+}
+
+
+def _toml_scalar(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def _range_text(low: float, high: float, low_inclusive: bool) -> str:
+    return f"{'[' if low_inclusive else '('}{low}, {high}]"
+
+
+def _bad(name: str, what: str, value: object) -> str:
+    _, low, high, low_inc, unit = _SPECS[name]
+    return (
+        f"key '{name}' must be {what} in {_range_text(low, high, low_inc)} ({unit}); "
+        f"got {value!r} ({type(value).__name__})"
+    )
+
+
+def _check_int(name: str, value: object, errors: list[str]) -> int | None:
+    _, low, high, _, _ = _SPECS[name]
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        errors.append(_bad(name, "an integer", value))
+        return None
+    if not low <= int(value) <= high:
+        errors.append(_bad(name, "an integer", value))
+        return None
+    return int(value)
+
+
+def _check_float(name: str, value: object, errors: list[str]) -> float | None:
+    _, low, high, low_inc, _ = _SPECS[name]
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        errors.append(_bad(name, "a number", value))
+        return None
+    v = float(value)
+    ok = math.isfinite(v) and v <= high and (v >= low if low_inc else v > low)
+    if not ok:
+        errors.append(_bad(name, "a number", value))
+        return None
+    return v
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DesignRules:
+    """Engineering rules for the PON design; UK GPON / XGS-PON defaults.
+
+    Every field has a default with its published source (the ``# source``
+    comments in the code). Load edited values from TOML with
+    :meth:`from_toml` (a ``[design]`` table or the top level) and write the
+    current values with :meth:`to_toml`.
+
+    Attributes
+    ----------
+    primary_split : int
+        Outputs of each primary splitter, in street cabinets / fibre
+        distribution hubs (1 means no primary splitter). Default 4 (1:4),
+        giving a 1:32 total split with ``secondary_split`` = 8; source:
+        Openreach FTTP two-stage 1:32 architecture.
+    secondary_split : int
+        Outputs of each secondary splitter at distribution points. Default 8
+        (1:8); source: Openreach FTTP architecture.
+    dp_capacity : int
+        Maximum premises served by one DP. Default 8 premises; a capacity
+        above ``secondary_split`` means ``ceil(premises / secondary_split)``
+        splitters in that DP. Source: Openreach 8-port DP.
+    cabinet_capacity : int
+        Maximum premises served by one cabinet (via its DPs); must be at
+        least ``dp_capacity``. Default 256 premises; source: typical street
+        fibre distribution hub (e.g. 256/288-port FDH cabinets).
+    max_drop_m : float
+        Maximum drop length, in metres, measured along the network: network
+        distance from the DP node to the premises node plus the premises'
+        own drop. Default 100 m; source: Openreach drop-length guidance for
+        pre-connectorised drops.
+    spare_fraction : float
+        Spare fibres per cable as a fraction of used fibres, rounded up.
+        Default 0.2 (20 %); source: common operator planning rule (Openreach
+        / B4RN guidance reserves 20-25 % for growth and repairs).
+    cable_sizes : tuple of int
+        Standard cable fibre counts, strictly increasing; an edge uses the
+        smallest that fits used + spare fibres, or parallel cables of the
+        largest beyond it. Default (12, 24, 48, 96, 144, 288) fibres; source:
+        manufacturers' standard loose-tube / blown-fibre counts.
+    chamber_spacing_m : float
+        Maximum route length, in metres, between chambers (joint boxes or
+        pulling chambers). Default 250 m; source: B4RN "Fibre to the farm"
+        build guidance.
+    fibre_loss_db_per_km : float
+        Fibre attenuation in dB/km. Default 0.35 dB/km; source: ITU-T G.652
+        cabled fibre at 1310 nm.
+    splitter_loss_db : dict of int to float
+        Splitter insertion loss in dB by number of outputs. Default 1:2 3.7,
+        1:4 7.3, 1:8 10.5, 1:16 13.7, 1:32 17.1 dB; source: ITU-T G.671 /
+        vendor datasheet maxima. TOML keys may be ``"8"`` or ``"1:8"``.
+    splice_loss_db : float
+        Loss of one fusion splice in dB. Default 0.1 dB; source: ITU-T L.12 /
+        typical fusion-splice planning value.
+    fixed_splices : int
+        Splices on every path besides those in chambers (headend pigtail,
+        customer splice point). Default 2; source: fibreplan assumption.
+    connector_loss_db : float
+        Loss of one mated connector pair in dB. Default 0.5 dB; source:
+        IEC 61753-1 / ITU-T G.671 planning value.
+    connectors : int
+        Connectors on every path. Default 4 (OLT, cabinet, DP, ONT); source:
+        Openreach FTTP architecture.
+    power_budget_db : float
+        Optical power budget in dB. Default 28.0 dB; source: ITU-T G.984.2
+        class B+ GPON optics.
+    margin_db : float
+        Engineering margin (ageing, repairs) reserved from the budget in dB;
+        a premises violates the budget when its loss + margin exceeds
+        ``power_budget_db``. Default 0.0 dB (operators often reserve 1-3 dB);
+        source: fibreplan default.
+    two_sided_highways : tuple of str
+        OSM ``highway`` values whose two sides are separate trenches, joined by
+        priced road crossings at junctions (the optimiser picks the side).
+        Default trunk, primary, secondary, tertiary and their links; source:
+        fibreplan default (roads too wide or busy to cross for every drop).
+    side_offset_m : float
+        Offset of each side trench from the centreline of a two-sided road,
+        metres. Default 6.0 m; source: DMRB CD 127 lane width 3.65 m plus a
+        2 m footway.
+    duct_tolerance_m : float
+        A street stretch within this distance of an existing duct may rent
+        the duct instead of being dug, metres. Default 5.0 m; source:
+        fibreplan default (duct records' typical positional accuracy).
+    duct_min_coverage : float
+        Fraction of a stretch's length that must lie within
+        ``duct_tolerance_m`` of a duct for it to be rentable. Default 0.9;
+        source: fibreplan default.
+
+    Raises
+    ------
+    CostFileError
+        On construction, naming the key, the allowed range and the value, if a
+        value has the wrong type or is out of range.
+    """
+
+    # source: Openreach FTTP two-stage 1:32 split (1:4 in the cabinet / FDH)
+    primary_split: int = 4
+    # source: Openreach FTTP two-stage 1:32 split (1:8 at the DP)
+    secondary_split: int = 8
+    # source: Openreach 8-port distribution point
+    dp_capacity: int = 8
+    # source: typical 256/288-port street fibre distribution hub
+    cabinet_capacity: int = 256
+    # source: Openreach drop-length guidance for pre-connectorised drops (~100 m)
+    max_drop_m: float = 100.0
+    # source: operator planning rule, 20 % spare fibre for growth and repairs
+    spare_fraction: float = 0.2
+    # source: manufacturers' standard fibre counts for loose-tube / blown cables
+    cable_sizes: tuple[int, ...] = (12, 24, 48, 96, 144, 288)
+    # source: B4RN "Fibre to the farm" build guidance, chambers every ~250 m
+    chamber_spacing_m: float = 250.0
+    # source: ITU-T G.652, cabled single-mode fibre at 1310 nm
+    fibre_loss_db_per_km: float = 0.35
+    # source: ITU-T G.671 / vendor PLC splitter datasheet maxima (see _DEFAULT_SPLITTER_LOSS_DB)
+    splitter_loss_db: Mapping[int, float] = dataclasses.field(
+        default_factory=lambda: dict(_DEFAULT_SPLITTER_LOSS_DB)
+    )
+    # source: ITU-T L.12 / typical fusion-splice planning loss
+    splice_loss_db: float = 0.1
+    # source: fibreplan assumption: headend pigtail splice + customer splice point
+    fixed_splices: int = 2
+    # source: IEC 61753-1 / ITU-T G.671 planning value per mated connector pair
+    connector_loss_db: float = 0.5
+    # source: Openreach FTTP architecture: OLT, cabinet, DP and ONT connectors
+    connectors: int = 4
+    # source: ITU-T G.984.2 class B+ GPON power budget
+    power_budget_db: float = 28.0
+    # source: fibreplan default (no margin; operators often reserve 1-3 dB)
+    margin_db: float = 0.0
+    # source: fibreplan default: roads too wide or busy to cross for every drop
+    two_sided_highways: tuple[str, ...] = (
+        "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link",
+    )  # fmt: skip
+    # source: DMRB CD 127 lane width 3.65 m + 2 m footway
+    side_offset_m: float = 6.0
+    # source: fibreplan default, typical positional accuracy of duct records
+    duct_tolerance_m: float = 5.0
+    # source: fibreplan default
+    duct_min_coverage: float = 0.9
+
+    def __post_init__(self) -> None:
+        """Check every value, normalise types and freeze the mappings."""
+        errors: list[str] = []
+        clean: dict[str, Any] = {}
+        for name, (kind, *_rest) in _SPECS.items():
+            value = getattr(self, name)
+            if kind == "int":
+                clean[name] = _check_int(name, value, errors)
+            elif kind == "float":
+                clean[name] = _check_float(name, value, errors)
+            elif kind == "sizes":
+                clean[name] = self._check_sizes(value, errors)
+            elif kind == "strs":
+                clean[name] = self._check_strs(name, value, errors)
+            else:
+                clean[name] = self._check_losses(value, errors)
+        if errors:
+            raise CostFileError("invalid design rules: " + "; ".join(errors))
+        if clean["cabinet_capacity"] < clean["dp_capacity"]:
+            errors.append(
+                f"key 'cabinet_capacity' must be >= dp_capacity ({clean['dp_capacity']}) "
+                f"and <= 1000000 (premises); got {clean['cabinet_capacity']}"
+            )
+        for name in ("primary_split", "secondary_split"):
+            ratio = clean[name]
+            if ratio != 1 and ratio not in clean["splitter_loss_db"]:
+                errors.append(
+                    f"key '{name}' must be 1 or a ratio listed in splitter_loss_db "
+                    f"{sorted(clean['splitter_loss_db'])}; got {ratio}"
+                )
+        if errors:
+            raise CostFileError("invalid design rules: " + "; ".join(errors))
+        for name, value in clean.items():
+            object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _check_strs(name: str, value: object, errors: list[str]) -> tuple[str, ...] | None:
+        if isinstance(value, str) or not isinstance(value, tuple | list):
+            errors.append(_bad(name, "a list of strings", value))
+            return None
+        if not all(isinstance(v, str) for v in value):
+            errors.append(_bad(name, "a list of strings", value))
+            return None
+        return tuple(value)
+
+    @staticmethod
+    def _check_sizes(value: object, errors: list[str]) -> tuple[int, ...] | None:
+        name = "cable_sizes"
+        if isinstance(value, str | bytes) or not isinstance(value, tuple | list | np.ndarray):
+            errors.append(_bad(name, "a non-empty increasing list of integers", value))
+            return None
+        out: list[int] = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int | np.integer):
+                errors.append(_bad(name, "a non-empty increasing list of integers", value))
+                return None
+            out.append(int(item))
+        ok = (
+            bool(out)
+            and all(1 <= s <= 10_000 for s in out)
+            and all(a < b for a, b in itertools.pairwise(out))
+        )
+        if not ok:
+            errors.append(_bad(name, "a non-empty increasing list of integers", value))
+            return None
+        return tuple(out)
+
+    @staticmethod
+    def _check_losses(value: object, errors: list[str]) -> dict[int, float] | None:
+        name = "splitter_loss_db"
+        what = "a table of splitter ratio (2..1024) to loss"
+        if not isinstance(value, Mapping):
+            errors.append(_bad(name, what, value))
+            return None
+        out: dict[int, float] = {}
+        for key, loss in value.items():
+            ratio: int | None = None
+            if isinstance(key, int | np.integer) and not isinstance(key, bool):
+                ratio = int(key)
+            elif isinstance(key, str):
+                text = key.strip().removeprefix("1:")
+                ratio = int(text) if text.isdigit() else None
+            if ratio is None or not 2 <= ratio <= 1024:
+                errors.append(_bad(name, what, {key: loss}))
+                return None
+            if isinstance(loss, bool) or not isinstance(loss, int | float | np.number):
+                errors.append(_bad(name, what, {key: loss}))
+                return None
+            fl = float(loss)
+            if not (math.isfinite(fl) and 0.0 <= fl <= 50.0):
+                errors.append(_bad(name, what, {key: loss}))
+                return None
+            out[ratio] = fl
+        return dict(sorted(out.items()))
+
+    def splitter_loss(self, ratio: int) -> float:
+        """Return the insertion loss of a 1:``ratio`` splitter in dB (0 for ratio 1).
+
+        Parameters
+        ----------
+        ratio : int
+            Number of splitter outputs.
+
+        Returns
+        -------
+        float
+            Loss in dB.
+        """
+        if ratio == 1:
+            return 0.0
+        return float(self.splitter_loss_db[ratio])
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Self:
+        """Build rules from a mapping, defaults filling what is absent.
+
+        Parameters
+        ----------
+        data : Mapping
+            Field names to values (TOML types: lists for ``cable_sizes``, a
+            table with string keys for ``splitter_loss_db``, which replaces the
+            whole default table).
+        source : str, default "<dict>"
+            Where ``data`` came from, for error messages.
+
+        Returns
+        -------
+        DesignRules
+            The validated rules.
+
+        Raises
+        ------
+        CostFileError
+            If a key is unknown or a value has the wrong type or range.
+        """
+        if not isinstance(data, Mapping):
+            msg = f"{source}: design rules must be a table of keys; got {type(data).__name__}."
+            raise CostFileError(msg)
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            msg = (
+                f"{source}: unknown design-rule key(s) {unknown}; allowed keys are {sorted(names)}."
+            )
+            raise CostFileError(msg)
+        try:
+            return cls(**dict(data))
+        except CostFileError as err:
+            raise CostFileError(f"{source}: {err}") from err
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Self:
+        """Read rules from a TOML file (the ``[design]`` table or the top level).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            TOML file.
+
+        Returns
+        -------
+        DesignRules
+            The validated rules.
+
+        Raises
+        ------
+        CostFileError
+            If the file is missing, is not valid TOML, has an unknown key or an
+            invalid value (the message names the key, range and file).
+        """
+        return cls.from_dict(load_toml_section(path, "design"), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the rules as a plain dict (``cable_sizes`` as a list).
+
+        Returns
+        -------
+        dict
+            Field names to values.
+        """
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    def to_toml(self) -> str:
+        """Return the rules as TOML text (a ``[design]`` table) to edit and reload.
+
+        Returns
+        -------
+        str
+            TOML text readable by :meth:`from_toml`.
+        """
+        lines = ["[design]"]
+        tables: list[str] = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Mapping):
+                tables.append(f"\n[design.{f.name}]")
+                tables.extend(f'"{k}" = {float(v)!r}' for k, v in value.items())
+            elif isinstance(value, tuple):
+                lines.append(f"{f.name} = [{', '.join(_toml_scalar(v) for v in value)}]")
+            else:
+                lines.append(f"{f.name} = {value!r}")
+        return "\n".join(lines + tables) + "\n"

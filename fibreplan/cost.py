@@ -103,8 +103,9 @@ def cost_plan(
         Unit costs; default ``CostBook()``.
     design_quantities : dict, optional
         Network-design counts: ``dp_count``, ``cabinet_count``,
-        ``chamber_count``, ``road_crossings`` and ``cable_m_by_size``
-        (``{fibres: metres}``). Absent keys cost nothing.
+        ``chamber_count``, ``road_crossings`` (crossing edges in the tree plus
+        shared drop crossings, see :func:`fibreplan.plan.road_crossings`) and
+        ``cable_m_by_size`` (``{fibres: metres}``). Absent keys cost nothing.
 
     Returns
     -------
@@ -113,7 +114,11 @@ def cost_plan(
 
     Notes
     -----
-    Trench metres are priced by surface at ``costs.trench_gbp_per_m``; drops
+    Dug trench metres (including the width of road crossings) are priced by
+    surface at ``costs.trench_gbp_per_m``; rented duct at its edge cost
+    (present value of rent plus access); each road crossing adds
+    ``road_crossing_gbp``. So the trench items add up to the optimiser's tree
+    cost plus the shared drop crossings. Drops
     at ``drop_gbp_per_m`` on their straight-line length; each connected
     premises adds ``connection_gbp_per_premises`` and
     ``planning_gbp_per_premises``; the headend adds ``headend_gbp`` once.
@@ -130,10 +135,18 @@ def cost_plan(
     rows: list[tuple[str, float, str, float, str]] = []
     length = tg.edge_length_m[tree_edge_rows]
     surface = tg.edge_surface[tree_edge_rows]
+    kind = tg.edge_kind[tree_edge_rows]
+    dug = kind != "duct_reuse"
     for s in SURFACES:
-        metres = float(length[surface == s].sum())
+        metres = float(length[dug & (surface == s)].sum())
         if metres > 0:
             rows.append((f"trench, {s}", metres, "m", costs.trench_gbp_per_m[s], "civils"))
+    reused = ~dug
+    if reused.any():
+        metres = float(length[reused].sum())
+        rent = float(tg.edge_cost_gbp[tree_edge_rows][reused].sum())
+        rows.append((f"existing duct rented (present value over {costs.duct_years} years) "
+                     "and access", metres, "m", rent / metres, "civils"))  # fmt: skip
     drop_m = float(np.nansum(tg.premises_drop_m[connected]))
     n_conn = int(connected.sum())
     rows.append(("drops (lead-in trench and cable)", drop_m, "m", costs.drop_gbp_per_m, "civils"))

@@ -25,10 +25,14 @@ import pandas as pd
 import shapely
 
 from fibreplan._crs import WGS84
+from fibreplan._errors import CRSError
 from fibreplan._errors import InputValidationError
 from fibreplan.config import CostBook
+from fibreplan.config import DesignRules
 from fibreplan.cost import Costing
 from fibreplan.cost import cost_plan
+from fibreplan.design import Design
+from fibreplan.design import design_network
 from fibreplan.export import FILES
 from fibreplan.export import check_writable
 from fibreplan.export import write_gpkg
@@ -41,14 +45,10 @@ from fibreplan.optimise import SteinerResult
 from fibreplan.optimise import steiner_tree_csr
 from fibreplan.trench import TrenchGraph
 from fibreplan.trench import build_trench_graph
-from fibreplan.trench import line_substrings
 
-__all__ = ["Plan", "plan"]
+__all__ = ["Plan", "plan", "road_crossings"]
 
 logger = logging.getLogger(__name__)
-
-#: Default maximum straight-line drop from a premises to the street, metres.
-DEFAULT_MAX_DROP_M = 500.0
 
 
 def _version() -> str:
@@ -75,12 +75,18 @@ class Plan:
         The optimiser's tree (node pairs of ``trench_graph``), cost and bound.
     tree_edge_rows : numpy.ndarray of int64
         Rows of the trench graph's edges that are trenched.
+    design : Design
+        The PON design on the tree: DPs, cabinets, cables, chambers, losses.
     costing : Costing
         Bill of quantities and totals.
     inputs : list of dict
         Input files with their sha256, for traceability.
     seconds : dict of str to float
         Wall time of each stage.
+    costs : CostBook
+        Unit costs used.
+    rules : DesignRules
+        Design rules used.
     """
 
     streets: gpd.GeoDataFrame
@@ -88,9 +94,12 @@ class Plan:
     trench_graph: TrenchGraph
     tree: SteinerResult
     tree_edge_rows: npt.NDArray[np.int64]
+    design: Design
     costing: Costing
     inputs: list[dict[str, str]]
     seconds: dict[str, float]
+    costs: CostBook = dataclasses.field(default_factory=CostBook)
+    rules: DesignRules = dataclasses.field(default_factory=DesignRules)
 
     # ------------------------------------------------------------------ layers
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
@@ -99,51 +108,154 @@ class Plan:
         Returns
         -------
         dict of str to geopandas.GeoDataFrame
-            ``premises``, ``trenches``, ``drops`` and ``headend``, in the plan's CRS.
+            ``premises``, ``trenches``, ``drops``, ``headend``, ``cables``,
+            ``chambers``, ``dps`` and ``cabinets``, in the plan's CRS.
         """
         return {
             "premises": self.premises_layer(),
             "trenches": self.trenches_layer(),
             "drops": self.drops_layer(),
             "headend": self.headend_layer(),
+            "cables": self.cables_layer(),
+            "chambers": self.chambers_layer(),
+            "dps": self.dps_layer(),
+            "cabinets": self.cabinets_layer(),
         }
 
     def premises_layer(self) -> gpd.GeoDataFrame:
-        """Return the premises with their status, reason and drop length.
+        """Return the premises with their status, reason, drop, DP, cabinet and loss.
 
         Returns
         -------
         geopandas.GeoDataFrame
             Points: ``premises_id``, ``class``, ``units``, ``status``, ``reason``,
-            ``drop_m`` and the input's other columns.
+            ``drop_m``, ``crosses_road``, ``dp_id``, ``cabinet_id``, ``loss_db``,
+            ``loss_violation`` and the input's other columns.
         """
         return self.premises
 
     def trenches_layer(self) -> gpd.GeoDataFrame:
-        """Return the trenched street stretches as lines.
+        """Return the trench route: every dug, rented or crossing stretch as a line.
 
         Returns
         -------
         geopandas.GeoDataFrame
-            Lines: ``edge_id``, ``length_m``, ``cost_gbp``, ``surface``,
-            ``kind`` (``dig``), ``street_name``, ``highway``.
+            Lines: ``edge_id``, ``length_m``, ``cost_gbp``, ``kind`` (``dig``,
+            ``duct_reuse``, ``crossing``), ``dug`` (bool), ``surface``, ``side``,
+            ``street_name``, ``highway``.
         """
         tg, rows = self.trench_graph, self.tree_edge_rows
         street = tg.edge_street[rows]
-        geom = line_substrings(
-            self.streets.geometry.to_numpy(), street, tg.edge_start_m[rows], tg.edge_end_m[rows]
-        )
+        kind = tg.edge_kind[rows]
         return gpd.GeoDataFrame(
             {
                 "edge_id": rows,
                 "length_m": tg.edge_length_m[rows],
                 "cost_gbp": tg.edge_cost_gbp[rows],
+                "kind": kind,
+                "dug": kind != "duct_reuse",
                 "surface": tg.edge_surface[rows],
-                "kind": "dig",
+                "side": tg.edge_side[rows],
                 "street_name": self.streets["name"].to_numpy()[street],
                 "highway": self.streets["highway"].to_numpy()[street],
             },
-            geometry=geom,
+            geometry=tg.edge_geometry[rows],
+            crs=tg.crs,
+        )
+
+    def cables_layer(self) -> gpd.GeoDataFrame:
+        """Return the feeder and distribution cables on each tree edge.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Lines: ``edge_id``, ``cable_type`` (feeder, distribution), ``size``
+            (fibres per cable), ``cable_count`` (parallel cables),
+            ``fibres_used``, ``fibres_spare``, ``length_m``.
+        """
+        tg, d, rows = self.trench_graph, self.design, self.tree_edge_rows
+        parts = []
+        for kind, used, spare, size, count in (
+            ("feeder", d.edge_feeder_fibres, d.edge_feeder_spare,
+             d.edge_feeder_cable_size, d.edge_feeder_cable_count),
+            ("distribution", d.edge_distribution_fibres, d.edge_distribution_spare,
+             d.edge_distribution_cable_size, d.edge_distribution_cable_count),
+        ):  # fmt: skip
+            has = used > 0
+            parts.append(
+                pd.DataFrame({
+                    "edge_id": rows[has], "cable_type": kind, "size": size[has],
+                    "cable_count": count[has], "fibres_used": used[has],
+                    "fibres_spare": spare[has], "length_m": tg.edge_length_m[rows[has]],
+                    "geometry": tg.edge_geometry[rows[has]],
+                })  # fmt: skip
+            )
+        df = pd.concat(parts, ignore_index=True)
+        return gpd.GeoDataFrame(df, geometry="geometry", crs=tg.crs)
+
+    def chambers_layer(self) -> gpd.GeoDataFrame:
+        """Return chambers / joint boxes: at DPs, cabinets, branches and every 250 m.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Points: ``chamber_id``, ``kind`` (headend, cabinet, dp, branch,
+            spacing), ``node``, ``edge_id``.
+        """
+        tg, d, rows = self.trench_graph, self.design, self.tree_edge_rows
+        xy = np.zeros((d.chamber_kind.size, 2))
+        at_node = d.chamber_node >= 0
+        xy[at_node] = tg.node_xy[d.chamber_node[at_node]]
+        mid = ~at_node
+        if mid.any():
+            e = d.chamber_edge[mid]
+            geom = tg.edge_geometry[rows[e]]
+            frac = d.chamber_offset_m[mid] / np.maximum(d.edge_length_m[e], 1e-9)
+            from_u = d.edge_parent[e] == tg.edge_u[rows[e]]
+            frac = np.clip(np.where(from_u, frac, 1 - frac), 0, 1)
+            xy[mid] = shapely.get_coordinates(
+                shapely.line_interpolate_point(geom, frac, normalized=True)
+            )
+        edge_id = np.where(mid, rows[np.maximum(d.chamber_edge, 0)] if rows.size else -1, -1)
+        return gpd.GeoDataFrame(
+            {"chamber_id": np.arange(d.chamber_kind.size), "kind": d.chamber_kind,
+             "node": d.chamber_node, "edge_id": edge_id},  # fmt: skip
+            geometry=shapely.points(xy) if xy.size else [],
+            crs=tg.crs,
+        )
+
+    def dps_layer(self) -> gpd.GeoDataFrame:
+        """Return distribution points (secondary splitters).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Points: ``dp_id``, ``premises_count``, ``splitters``, ``cabinet_id``, ``node``.
+        """
+        tg, d = self.trench_graph, self.design
+        return gpd.GeoDataFrame(
+            {"dp_id": np.arange(d.dp_node.size), "premises_count": d.dp_premises_count,
+             "splitters": d.dp_splitters, "cabinet_id": d.dp_cabinet, "node": d.dp_node},  # fmt: skip
+            geometry=shapely.points(tg.node_xy[d.dp_node]) if d.dp_node.size else [],
+            crs=tg.crs,
+        )
+
+    def cabinets_layer(self) -> gpd.GeoDataFrame:
+        """Return street cabinets (primary splitters / fibre distribution hubs).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Points: ``cabinet_id``, ``premises_count``, ``splitters``
+            (primary), ``dp_count``, ``node``.
+        """
+        tg, d = self.trench_graph, self.design
+        dps = np.bincount(d.dp_cabinet, minlength=d.cabinet_node.size)
+        return gpd.GeoDataFrame(
+            {"cabinet_id": np.arange(d.cabinet_node.size),
+             "premises_count": d.cabinet_premises_count, "splitters": d.cabinet_splitters,
+             "dp_count": dps, "node": d.cabinet_node},  # fmt: skip
+            geometry=shapely.points(tg.node_xy[d.cabinet_node]) if d.cabinet_node.size else [],
             crs=tg.crs,
         )
 
@@ -167,7 +279,8 @@ class Plan:
             {
                 "premises_id": self.premises["premises_id"].to_numpy()[conn],
                 "length_m": length,
-                "cost_gbp": length * self._costbook.drop_gbp_per_m,
+                "cost_gbp": length * self.costs.drop_gbp_per_m,
+                "crosses_road": tg.premises_crosses_road[conn],
             },
             geometry=geom,
             crs=tg.crs,
@@ -205,7 +318,10 @@ class Plan:
         status = prem["status"]
         tg = self.trench_graph
         head = self.headend_layer().iloc[0]
-        trench_m = float(tg.edge_length_m[self.tree_edge_rows].sum())
+        rows = self.tree_edge_rows
+        kind = tg.edge_kind[rows]
+        trench_m = float(tg.edge_length_m[rows].sum())
+        ds = self.design.summary()
         drop_m = float(np.nansum(tg.premises_drop_m[(status == "connected").to_numpy()]))
         reasons = prem.loc[status == "unreachable", "reason"].value_counts().to_dict()
         t = self.tree
@@ -221,11 +337,21 @@ class Plan:
                 str(k): int(v) for k, v in prem.loc[status == "connected", "class"].value_counts().items()  # noqa: E501
             },
             "trench_m": round(trench_m, 2),
+            "trench_m_dug": round(float(tg.edge_length_m[rows][kind != "duct_reuse"].sum()), 2),
+            "duct_m_reused": round(float(tg.edge_length_m[rows][kind == "duct_reuse"].sum()), 2),
+            "road_crossings": road_crossings(tg, rows),
             "trench_m_by_surface": {
                 s: round(float(tg.edge_length_m[self.tree_edge_rows][tg.edge_surface[self.tree_edge_rows] == s].sum()), 2)  # noqa: E501
                 for s in np.unique(tg.edge_surface[self.tree_edge_rows])
             },
             "drop_m": round(drop_m, 2),
+            "dp_count": ds["dp_count"],
+            "cabinet_count": ds["cabinet_count"],
+            "chamber_count": ds["chamber_count"],
+            "olt_ports": ds["olt_ports"],
+            "cable_m_by_size": {str(k): round(float(v), 2) for k, v in ds["cable_m_by_size"].items()},
+            "max_loss_db": None if ds["max_loss_db"] is None else round(ds["max_loss_db"], 3),
+            "loss_violations": ds["loss_violations"],
             **self.costing.summary(),
             "crs": tg.crs.to_string(),
             "headend": {"lon": round(float(head.lon), 7), "lat": round(float(head.lat), 7),
@@ -243,12 +369,6 @@ class Plan:
         }
 
     # ------------------------------------------------------------------ output
-    @property
-    def _costbook(self) -> CostBook:
-        return self.costs
-
-    costs: CostBook = dataclasses.field(default_factory=CostBook)
-
     def tree_graph(self) -> nx.Graph:
         """Return the trenched tree as a networkx graph with ``length_m`` and ``cost_gbp``.
 
@@ -347,6 +467,76 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def road_crossings(tg: TrenchGraph, rows: npt.NDArray[np.int64]) -> int:
+    """Count road crossings: crossing edges in the tree plus one per street with far-side drops.
+
+    Parameters
+    ----------
+    tg : TrenchGraph
+        The trench graph.
+    rows : numpy.ndarray of int64
+        Tree edge rows.
+
+    Returns
+    -------
+    int
+        Crossings of two-sided roads used by the route, plus, for each minor
+        street stretch with premises on the far side of its trench, one shared
+        crossing to a far-side joint.
+    """
+    far = tg.premises_crosses_road & (tg.premises_node >= 0)
+    return int((tg.edge_kind[rows] == "crossing").sum()) + int(
+        np.unique(tg.premises_street[far]).size
+    )
+
+
+def _premises_out(
+    gdf_premises: gpd.GeoDataFrame, tg: TrenchGraph, design: Design
+) -> gpd.GeoDataFrame:
+    """The input premises with status, reason and design columns (NaN/-1 where unconnected)."""
+    reach = tg.premises_node >= 0
+    out = gdf_premises.copy()
+    out["status"] = np.where(reach, "connected", "unreachable")
+    out["reason"] = tg.premises_reason
+    out["drop_m"] = np.where(reach, tg.premises_drop_m, np.nan)
+    out["crosses_road"] = tg.premises_crosses_road
+    out["node"] = tg.premises_node
+    for col, values, fill in (
+        ("dp_id", design.premises_dp, -1),
+        ("cabinet_id", design.premises_cabinet, -1),
+        ("loss_db", design.premises_loss_db, np.nan),
+    ):
+        full = np.full(len(out), fill, dtype=np.asarray(values).dtype if fill == -1 else float)
+        full[reach] = values
+        out[col] = full
+    violation = np.zeros(reach.sum(), dtype=bool)
+    violation[design.violations] = True
+    out["loss_violation"] = False
+    out.loc[reach, "loss_violation"] = violation
+    fixes = np.full(reach.sum(), "", dtype=object)
+    fixes[design.violations] = list(design.violation_fixes)
+    out["loss_fix"] = ""
+    out.loc[reach, "loss_fix"] = fixes
+    return out
+
+
+def _load_ducts(
+    ducts: gpd.GeoDataFrame | str | Path | None, *, crs: object
+) -> gpd.GeoDataFrame | None:
+    if ducts is None:
+        return None
+    if isinstance(ducts, str | Path):
+        path = Path(ducts)
+        if not path.is_file():
+            msg = f"ducts: no such file '{path}'."
+            raise InputValidationError(msg)
+        ducts = gpd.read_file(path, engine="pyogrio")
+    if ducts.crs is None:
+        msg = "ducts has no CRS; set it (e.g. gdf.set_crs('EPSG:27700')) or save it with one."
+        raise CRSError(msg)
+    return ducts.to_crs(crs)
+
+
 def _same_osm_file(streets: object, premises: object) -> bool:
     if not isinstance(streets, str | Path) or not isinstance(premises, str | Path):
         return False
@@ -360,7 +550,8 @@ def plan(
     *,
     headend: tuple[float, float] | shapely.Point | None = None,
     costs: CostBook | None = None,
-    max_drop_m: float = DEFAULT_MAX_DROP_M,
+    rules: DesignRules | None = None,
+    ducts: gpd.GeoDataFrame | str | Path | None = None,
     method: Literal["heuristic", "exact", "auto"] = "auto",
     time_limit: float | None = 30.0,
     seed: int = 0,
@@ -379,8 +570,12 @@ def plan(
         default chosen automatically (approximate network 1-median).
     costs : CostBook, optional
         Unit costs in GBP; default ``CostBook()`` (published UK figures).
-    max_drop_m : float, default 500.0
-        Premises farther than this from every street are unreachable, metres.
+    rules : DesignRules, optional
+        Design rules (drop limit, two-sided roads, PON splits, capacities,
+        cable sizes, chamber spacing, optical budget); default ``DesignRules()``.
+    ducts : geopandas.GeoDataFrame, str or pathlib.Path, optional
+        Existing ducts that may be rented instead of digging (lines; see
+        :func:`fibreplan.build_trench_graph`).
     method : {"heuristic", "exact", "auto"}, default "auto"
         Steiner tree method (see :func:`fibreplan.steiner_tree`).
     time_limit : float or None, default 30.0
@@ -410,6 +605,7 @@ def plan(
     True
     """
     costs = costs or CostBook()
+    rules = rules or DesignRules()
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     inputs = [
@@ -429,8 +625,11 @@ def plan(
     seconds["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    gdf_ducts = _load_ducts(ducts, crs=gdf_streets.crs)
+    if isinstance(ducts, str | Path):
+        inputs.append({"name": Path(ducts).name, "sha256": _sha256(Path(ducts))})
     tg = build_trench_graph(
-        gdf_streets, gdf_premises, costs=costs, max_drop_m=max_drop_m, headend=headend
+        gdf_streets, gdf_premises, costs=costs, rules=rules, headend=headend, ducts=gdf_ducts
     )
     seconds["trench"] = time.perf_counter() - t0
 
@@ -444,12 +643,23 @@ def plan(
     seconds["optimise"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    premises_out = gdf_premises.copy()
-    premises_out["status"] = np.where(reach, "connected", "unreachable")
-    premises_out["reason"] = tg.premises_reason
-    premises_out["drop_m"] = np.where(reach, tg.premises_drop_m, np.nan)
-    premises_out["node"] = tg.premises_node
-    costing = cost_plan(tg, rows, connected=reach, costs=costs)
+    design = design_network(
+        np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]),
+        tg.edge_length_m[rows],
+        tg.headend_node,
+        tg.premises_node[reach],
+        tg.premises_drop_m[reach],
+        rules=rules,
+    )
+    seconds["design"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    premises_out = _premises_out(gdf_premises, tg, design)
+    ds = design.summary()
+    costing = cost_plan(
+        tg, rows, connected=reach, costs=costs,
+        design_quantities={**ds, "road_crossings": road_crossings(tg, rows)},
+    )  # fmt: skip
     seconds["cost"] = time.perf_counter() - t0
     result = Plan(
         streets=gdf_streets,
@@ -457,10 +667,12 @@ def plan(
         trench_graph=tg,
         tree=tree,
         tree_edge_rows=rows,
+        design=design,
         costing=costing,
         inputs=inputs,
         seconds=seconds,
         costs=costs,
+        rules=rules,
     )
     s = result.summary
     logger.info(
@@ -471,5 +683,3 @@ def plan(
     return result
 
 
-__all__ += ["DEFAULT_MAX_DROP_M"]
-_ = pd  # pandas is used through GeoDataFrame columns

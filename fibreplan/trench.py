@@ -25,8 +25,11 @@ from scipy.sparse import csgraph
 
 from fibreplan._crs import WGS84
 from fibreplan._crs import require_metric
+from fibreplan._errors import CRSError
 from fibreplan._errors import InputValidationError
+from fibreplan.config import SURFACES
 from fibreplan.config import CostBook
+from fibreplan.config import DesignRules
 
 __all__ = [
     "REASONS",
@@ -73,19 +76,33 @@ class TrenchGraph:
     edge_length_m : numpy.ndarray of float64, shape (m,)
         Trench length, metres.
     edge_cost_gbp : numpy.ndarray of float64, shape (m,)
-        Cost of trenching the edge, GBP (the optimiser's weight).
+        Cost of the edge, GBP (the optimiser's weight): the cheaper of digging
+        and renting duct, or a road crossing.
+    edge_dig_cost_gbp : numpy.ndarray of float64, shape (m,)
+        Cost of digging the edge, GBP (equal to ``edge_cost_gbp`` unless duct
+        reuse is cheaper).
+    edge_kind : numpy.ndarray of str, shape (m,)
+        ``dig``, ``duct_reuse`` (rent an existing duct) or ``crossing`` (across
+        a two-sided road).
     edge_surface : numpy.ndarray of str, shape (m,)
-        Surface class dug (``carriageway``, ``footway`` or ``verge``).
+        Surface class (``carriageway``, ``footway`` or ``verge``).
+    edge_side : numpy.ndarray of str, shape (m,)
+        ``both`` (one trench serves both sides), ``left``/``right`` (a side of
+        a two-sided road, relative to the street line's direction) or ``across``.
     edge_street : numpy.ndarray of int64, shape (m,)
-        Row of ``gdf_streets`` the edge lies on.
-    edge_start_m, edge_end_m : numpy.ndarray of float64, shape (m,)
-        Stretch of the street line the edge covers (metres from its start).
+        Row of ``gdf_streets`` the edge lies on (or crosses).
+    edge_geometry : numpy.ndarray of shapely.LineString, shape (m,)
+        The edge's route, in ``crs``.
     premises_node : numpy.ndarray of int64, shape (p,)
         Node where each premises' drop meets the street; -1 if unreachable.
     premises_drop_m : numpy.ndarray of float64, shape (p,)
         Straight-line drop length, metres; NaN where there is no street in reach.
     premises_reason : numpy.ndarray of str, shape (p,)
         ``""`` for a reachable premises, else a key of :data:`REASONS`.
+    premises_crosses_road : numpy.ndarray of bool, shape (p,)
+        Whether the premises' drop crosses a minor road to reach the trench.
+    premises_street : numpy.ndarray of int64, shape (p,)
+        Row of ``gdf_streets`` the premises is joined to (-1 if none).
     headend_node : int
         Node of the headend (OLT).
     headend_xy : tuple of float
@@ -100,13 +117,17 @@ class TrenchGraph:
     edge_v: npt.NDArray[np.int64]
     edge_length_m: npt.NDArray[np.float64]
     edge_cost_gbp: npt.NDArray[np.float64]
+    edge_dig_cost_gbp: npt.NDArray[np.float64]
+    edge_kind: npt.NDArray[np.str_]
     edge_surface: npt.NDArray[np.str_]
+    edge_side: npt.NDArray[np.str_]
     edge_street: npt.NDArray[np.int64]
-    edge_start_m: npt.NDArray[np.float64]
-    edge_end_m: npt.NDArray[np.float64]
+    edge_geometry: npt.NDArray[np.object_]
     premises_node: npt.NDArray[np.int64]
     premises_drop_m: npt.NDArray[np.float64]
     premises_reason: npt.NDArray[np.str_]
+    premises_crosses_road: npt.NDArray[np.bool_]
+    premises_street: npt.NDArray[np.int64]
     headend_node: int
     headend_xy: tuple[float, float]
     headend_how: str
@@ -302,8 +323,9 @@ def build_trench_graph(
     gdf_premises: gpd.GeoDataFrame,
     *,
     costs: CostBook | None = None,
-    max_drop_m: float = 500.0,
+    rules: DesignRules | None = None,
     headend: tuple[float, float] | shapely.Point | None = None,
+    ducts: gpd.GeoDataFrame | None = None,
 ) -> TrenchGraph:
     """Split the streets at every premises' drop point and price every stretch.
 
@@ -315,13 +337,19 @@ def build_trench_graph(
         Premises points in the same CRS.
     costs : CostBook, optional
         Unit costs; default :class:`~fibreplan.config.CostBook` ``()``.
-    max_drop_m : float, default 500.0
-        Premises farther than this from every street are unreachable
-        (``too_far_from_street``), metres.
+    rules : DesignRules, optional
+        ``max_drop_m`` (premises farther from every street are unreachable,
+        ``too_far_from_street``), ``two_sided_highways`` and ``side_offset_m``
+        (roads dug as two sides joined by crossings), ``duct_tolerance_m`` and
+        ``duct_min_coverage`` (duct reuse); default ``DesignRules()``.
     headend : tuple of float or shapely.Point, optional
         Headend (OLT) position: ``(lon, lat)`` in degrees, or a Point in the
         streets' CRS. Default: the approximate 1-median of the premises over
         the street network (see Notes).
+    ducts : geopandas.GeoDataFrame, optional
+        Existing ducts (lines) that may be rented instead of digging, with
+        optional columns ``owner``, ``spare_capacity`` (ducts with 0 are not
+        used) and ``rent_gbp_per_m_year`` (default the cost book's rate).
 
     Returns
     -------
@@ -331,52 +359,57 @@ def build_trench_graph(
     Raises
     ------
     CRSError
-        If either input is not in a projected metric CRS, or the CRSs differ.
+        If an input is not in a projected metric CRS.
     InputValidationError
-        If there are no usable streets, ``max_drop_m`` is not positive, or the
-        headend is more than ``max_drop_m`` from every street.
+        If there are no usable streets, or the headend is more than
+        ``max_drop_m`` from every street.
 
     Notes
     -----
-    Each premises is joined by a straight drop to the nearest point of the
-    nearest street (one bulk ``STRtree.query_nearest``); the street is split
-    there. Without a given headend, the headend is the best of up to 32
-    candidate nodes nearest the demand-weighted centroid of the largest
-    connected part of the network, judged by the sum over premises of units x
-    network distance (an approximate 1-median). Premises outside the headend's
-    connected component are reported as ``disconnected_street_network``.
+    *Surfaces:* each street's surface class comes from :func:`surface_class`.
+
+    *Sides and crossings:* roads in ``rules.two_sided_highways`` become two
+    trench lines offset ``side_offset_m`` either side of the centreline. At
+    each junction the corners between consecutive two-sided roads are
+    separate nodes, joined across each two-sided road by a crossing edge
+    priced ``road_crossing_gbp`` plus its length in carriageway; minor roads
+    and side trenches meet in the corner they lie in. So the optimiser
+    chooses which side to dig and where to cross. A premises is joined to
+    the nearest trench line, which for a two-sided road is its own side. On a
+    minor road one trench serves both sides; it runs on the side with more
+    premises and the others' drops cross the road (``premises_crosses_road``;
+    the costing charges one crossing per street stretch with such premises,
+    shared through a far-side joint).
+
+    *Existing ducts:* a stretch with at least ``duct_min_coverage`` of its
+    length within ``duct_tolerance_m`` of a duct with spare capacity may rent
+    it, at the present value of the rent over ``costs.duct_years`` plus the
+    network-adjustment allowance ``costs.duct_access_gbp_per_m``; the edge
+    costs the cheaper of digging and renting (``edge_kind``).
+
+    *Headend:* without a given headend, the best of up to 32 candidate nodes
+    nearest the demand-weighted centroid of the largest connected part of the
+    network, judged by the sum of units x network distance (an approximate
+    1-median). Premises outside the headend's component are reported as
+    ``disconnected_street_network``.
     """
     costs = costs or CostBook()
-    if not max_drop_m > 0:
-        msg = f"max_drop_m must be > 0 metres; got {max_drop_m}."
-        raise InputValidationError(msg)
+    rules = rules or DesignRules()
+    max_drop_m = rules.max_drop_m
     require_metric(gdf_streets, name="gdf_streets")
     require_metric(gdf_premises, name="gdf_premises")
     if not gdf_streets.crs.equals(gdf_premises.crs):
         gdf_premises = gdf_premises.to_crs(gdf_streets.crs)
         logger.info("premises reprojected to the streets' CRS %s", gdf_streets.crs.to_string())
-    geoms = gdf_streets.geometry.to_numpy()
-    usable = (
-        shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING
-    ) & ~shapely.is_empty(geoms)
-    usable &= shapely.length(geoms) > _MIN_EDGE_M
-    if not usable.any():
-        msg = "gdf_streets has no usable LineString (all empty, zero-length or not lines)."
-        raise InputValidationError(msg)
-    if not usable.all():
-        logger.warning("%d street rows are empty or not LineStrings: ignored", int((~usable).sum()))
-    street_rows = np.flatnonzero(usable)
-    lines = geoms[usable]
+    tl = _trench_lines(gdf_streets, rules=rules)
+    lines = tl.geometry
     lengths = shapely.length(lines)
-    surface_all = surface_class(gdf_streets)
-    surface = surface_all[usable]
 
     points = gdf_premises.geometry.to_numpy()
     sp_idx, sp_pos, sp_dist, reason = _snap_premises(lines, points, max_drop_m=max_drop_m)
-
     head_pt, head_how = _headend_point(headend, gdf_streets.crs)
     if head_pt is not None:
-        h_idx, h_pos, h_dist, h_reason = _snap_premises(
+        h_idx, h_pos, _, h_reason = _snap_premises(
             lines, np.array([head_pt], dtype=object), max_drop_m=max_drop_m
         )
         if h_reason[0]:
@@ -388,76 +421,82 @@ def build_trench_graph(
         sp_idx = np.append(sp_idx, h_idx)
         sp_pos = np.append(sp_pos, h_pos)
 
-    # --- breakpoints: street ends plus every drop point, per street -------------------
-    starts = shapely.get_coordinates(shapely.get_point(lines, 0))
-    ends = shapely.get_coordinates(shapely.get_point(lines, -1))
-    end_xy = np.round(np.vstack([starts, ends]) / _SNAP_M).astype(np.int64)
-    junction_key, junction_id = np.unique(end_xy, axis=0, return_inverse=True)
-    junction_id = junction_id.ravel()
-    n_j = junction_key.shape[0]
+    # --- breakpoints: line ends plus every drop point, per trench line ----------------
     s = lines.size
+    n_fixed = tl.n_nodes
     attach = sp_idx >= 0
-    a_street = sp_idx[attach]
-    a_pos = np.clip(np.round(sp_pos[attach] / _SNAP_M) * _SNAP_M, 0.0, lengths[a_street])
-    bp_street = np.concatenate([np.arange(s), np.arange(s), a_street])
+    a_line = sp_idx[attach]
+    a_pos = np.clip(np.round(sp_pos[attach] / _SNAP_M) * _SNAP_M, 0.0, lengths[a_line])
+    bp_line = np.concatenate([np.arange(s), np.arange(s), a_line])
     bp_pos = np.concatenate([np.zeros(s), lengths, a_pos])
-    bp_node = np.concatenate([junction_id[:s], junction_id[s:], np.full(a_street.size, -1)])
-    order = np.lexsort((bp_node == -1, bp_pos, bp_street))  # ends first at equal position
-    bp_street, bp_pos, bp_node = bp_street[order], bp_pos[order], bp_node[order]
-    new = np.ones(bp_street.size, dtype=bool)
-    new[1:] = (bp_street[1:] != bp_street[:-1]) | (bp_pos[1:] - bp_pos[:-1] > _SNAP_M / 2)
+    bp_node = np.concatenate([tl.start_node, tl.end_node, np.full(a_line.size, -1)])
+    order = np.lexsort((bp_node == -1, bp_pos, bp_line))  # line ends first at equal position
+    bp_line, bp_pos, bp_node = bp_line[order], bp_pos[order], bp_node[order]
+    new = np.ones(bp_line.size, dtype=bool)
+    new[1:] = (bp_line[1:] != bp_line[:-1]) | (bp_pos[1:] - bp_pos[:-1] > _SNAP_M / 2)
     group = np.cumsum(new) - 1
     g_node = np.full(group[-1] + 1, -1, dtype=np.int64)
     has_node = bp_node >= 0
     g_node[group[has_node]] = bp_node[has_node]
     fresh = g_node < 0
-    g_node[fresh] = n_j + np.arange(int(fresh.sum()))
-    g_street, g_pos = bp_street[new], bp_pos[new]
+    g_node[fresh] = n_fixed + np.arange(int(fresh.sum()))
+    g_line, g_pos = bp_line[new], bp_pos[new]
     node_of_bp = np.empty(order.size, dtype=np.int64)
     node_of_bp[order] = g_node[group]
-
-    n_nodes = n_j + int(fresh.sum())
+    n_nodes = n_fixed + int(fresh.sum())
     node_xy = np.empty((n_nodes, 2))
-    node_xy[:n_j] = junction_key * _SNAP_M
+    node_xy[:n_fixed] = tl.node_xy
     fresh_groups = np.flatnonzero(fresh)
     node_xy[g_node[fresh_groups]] = shapely.get_coordinates(
-        shapely.line_interpolate_point(lines[g_street[fresh_groups]], g_pos[fresh_groups])
+        shapely.line_interpolate_point(lines[g_line[fresh_groups]], g_pos[fresh_groups])
     )
-    node_xy[:n_j] = shapely.get_coordinates(  # exact (unrounded) junction coordinates
-        shapely.points(np.vstack([starts, ends]))
-    )[np.unique(junction_id, return_index=True)[1]]
 
-    # --- edges: consecutive breakpoints on the same street -----------------------------
-    same = g_street[1:] == g_street[:-1]
-    e_street = g_street[1:][same]
+    # --- street-stretch edges: consecutive breakpoints on the same line ----------------
+    same = g_line[1:] == g_line[:-1]
+    e_line = g_line[1:][same]
     e_start, e_end = g_pos[:-1][same], g_pos[1:][same]
     e_u, e_v = g_node[:-1][same], g_node[1:][same]
     keep = e_u != e_v
-    e_street, e_start, e_end, e_u, e_v = (x[keep] for x in (e_street, e_start, e_end, e_u, e_v))
+    e_line, e_start, e_end, e_u, e_v = (x[keep] for x in (e_line, e_start, e_end, e_u, e_v))
     e_len = np.maximum(e_end - e_start, _MIN_EDGE_M)
-    e_surface = surface[e_street]
-    rate = np.array([costs.trench_gbp_per_m[x] for x in e_surface], dtype=np.float64)
-    e_cost = e_len * rate
+    e_geom = line_substrings(lines, e_line, e_start, e_end)
+    e_surface = tl.surface[e_line]
+    rate = np.array([costs.trench_gbp_per_m[x] for x in SURFACES])
+    e_dig = e_len * rate[np.searchsorted(np.array(SURFACES), e_surface, sorter=_SURF_ORDER)]
+    e_rent = _duct_rent_cost(e_geom, e_len, ducts, costs=costs, rules=rules, crs=gdf_streets.crs)
+    reuse = e_rent < e_dig
+    e_kind = np.where(reuse, "duct_reuse", "dig").astype(object)
+    e_cost = np.where(reuse, e_rent, e_dig)
 
-    # --- premises -> node ------------------------------------------------------------
+    # --- crossing edges across two-sided roads at junctions ----------------------------
+    c_u, c_v = tl.crossing_u, tl.crossing_v
+    c_geom = shapely.linestrings(
+        np.stack([node_xy[c_u], node_xy[c_v]], axis=1).reshape(-1, 2),
+        indices=np.repeat(np.arange(c_u.size), 2),
+    ) if c_u.size else np.array([], dtype=object)  # fmt: skip
+    c_len = np.maximum(np.hypot(*(node_xy[c_u] - node_xy[c_v]).T), _MIN_EDGE_M)
+    c_cost = costs.road_crossing_gbp + c_len * costs.trench_gbp_per_m["carriageway"]
+
+    # --- premises -> node ---------------------------------------------------------------
     p = len(points)
-    attach_nodes = node_of_bp[2 * s :]  # breakpoints were (starts, ends, attaches)
     all_attach = np.full(sp_idx.size, -1, dtype=np.int64)
-    all_attach[attach] = attach_nodes
+    all_attach[attach] = node_of_bp[2 * s :]  # breakpoints were (starts, ends, attaches)
     premises_node = all_attach[:p]
     head_node_given = int(all_attach[p]) if head_pt is not None else None
+    crosses = _drop_crosses_road(
+        tl, lines, sp_idx[:p], sp_pos[:p], points, gdf_premises, premises_node
+    )
 
-    A = sp.coo_array(
-        (np.maximum(e_cost, 1e-9), (e_u, e_v)), shape=(n_nodes, n_nodes)
-    ).tocsr()
-    _, comp = csgraph.connected_components(A, directed=False)
+    edge_u = np.concatenate([e_u, c_u]).astype(np.int64)
+    edge_v = np.concatenate([e_v, c_v]).astype(np.int64)
+    edge_cost = np.concatenate([e_cost, c_cost])
+    A = sp.coo_array((np.maximum(edge_cost, 1e-9), (edge_u, edge_v)), shape=(n_nodes, n_nodes))
+    _, comp = csgraph.connected_components(A.tocsr(), directed=False)
     units = (
-        gdf_premises["units"].to_numpy(dtype=np.float64)
-        if "units" in gdf_premises
-        else np.ones(p)
+        gdf_premises["units"].to_numpy(dtype=np.float64) if "units" in gdf_premises else np.ones(p)
     )
     if head_node_given is None:
-        head_node, head_xy, head_how = _one_median(A, comp, premises_node, units, node_xy)
+        head_node, head_xy, head_how = _one_median(A.tocsr(), comp, premises_node, units, node_xy)
     else:
         head_node = head_node_given
         head_xy = (float(head_pt.x), float(head_pt.y))
@@ -466,30 +505,276 @@ def build_trench_graph(
     reason = reason.astype(object)
     reason[cut] = "disconnected_street_network"
     premises_node = np.where(cut, -1, premises_node)
+    n_c = c_u.size
     tg = TrenchGraph(
         crs=gdf_streets.crs,
         node_xy=node_xy,
-        edge_u=e_u.astype(np.int64),
-        edge_v=e_v.astype(np.int64),
-        edge_length_m=e_len,
-        edge_cost_gbp=e_cost,
-        edge_surface=e_surface,
-        edge_street=street_rows[e_street].astype(np.int64),
-        edge_start_m=e_start,
-        edge_end_m=e_end,
+        edge_u=edge_u,
+        edge_v=edge_v,
+        edge_length_m=np.concatenate([e_len, c_len]),
+        edge_cost_gbp=edge_cost,
+        edge_dig_cost_gbp=np.concatenate([e_dig, c_cost]),
+        edge_kind=np.concatenate([e_kind, np.full(n_c, "crossing", dtype=object)]).astype(str),
+        edge_surface=np.concatenate([e_surface, np.full(n_c, "carriageway")]).astype(str),
+        edge_side=np.concatenate([tl.side[e_line], np.full(n_c, "across")]).astype(str),
+        edge_street=np.concatenate([tl.street[e_line], tl.crossing_street]).astype(np.int64),
+        edge_geometry=np.concatenate([e_geom, c_geom]),
         premises_node=premises_node.astype(np.int64),
         premises_drop_m=sp_dist,
         premises_reason=reason.astype(str),
+        premises_crosses_road=crosses & (premises_node >= 0),
+        premises_street=np.where(sp_idx[:p] >= 0, tl.street[np.maximum(sp_idx[:p], 0)], -1),
         headend_node=int(head_node),
         headend_xy=head_xy,
         headend_how=head_how,
     )
     counts = pd.Series(tg.premises_reason[tg.premises_reason != ""]).value_counts().to_dict()
     logger.info(
-        "trench graph: %d nodes, %d edges, %.1f km; %d of %d premises reachable %s",
-        n_nodes, e_len.size, e_len.sum() / 1000, int((tg.premises_node >= 0).sum()), p, counts,
+        "trench graph: %d nodes, %d edges (%d crossings, %d rentable), %.1f km; "
+        "%d of %d premises reachable %s",
+        n_nodes, edge_u.size, n_c, int(reuse.sum()), e_len.sum() / 1000,
+        int((tg.premises_node >= 0).sum()), p, counts,
     )  # fmt: skip
     return tg
+
+
+_SURF_ORDER = np.argsort(np.array(SURFACES))
+
+
+@dataclasses.dataclass(frozen=True)
+class _TrenchLines:
+    """Trench lines (minor centrelines and the sides of two-sided roads) with end nodes."""
+
+    geometry: npt.NDArray[np.object_]
+    street: npt.NDArray[np.int64]  # row of gdf_streets
+    side: npt.NDArray[np.str_]  # "both", "left", "right"
+    surface: npt.NDArray[np.str_]
+    is_road: npt.NDArray[np.bool_]  # a road a drop would have to cross (not a footpath)
+    start_node: npt.NDArray[np.int64]
+    end_node: npt.NDArray[np.int64]
+    node_xy: npt.NDArray[np.float64]
+    crossing_u: npt.NDArray[np.int64]
+    crossing_v: npt.NDArray[np.int64]
+    crossing_street: npt.NDArray[np.int64]
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_xy.shape[0])
+
+
+def _bearing(lines: npt.NDArray[np.object_], *, at_end: bool) -> npt.NDArray[np.float64]:
+    """Direction (radians) from a line's start (or end) into the line."""
+    length = shapely.length(lines)
+    step = np.minimum(2.0, length / 2)
+    here = shapely.get_coordinates(shapely.get_point(lines, -1 if at_end else 0))
+    there = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines, length - step if at_end else step)
+    )
+    d = there - here
+    return np.arctan2(d[:, 1], d[:, 0])
+
+
+def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _TrenchLines:
+    """Make trench lines, junction-corner nodes and crossing edges from street centrelines."""
+    geoms = gdf_streets.geometry.to_numpy()
+    usable = (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING) & ~shapely.is_empty(
+        geoms
+    )
+    usable[usable] &= shapely.length(geoms[usable]) > _MIN_EDGE_M
+    if not usable.any():
+        msg = "gdf_streets has no usable LineString (all empty, zero-length or not lines)."
+        raise InputValidationError(msg)
+    if not usable.all():
+        logger.warning("%d street rows are empty or not LineStrings: ignored", int((~usable).sum()))
+    rows = np.flatnonzero(usable)
+    centre = geoms[usable]
+    surface = surface_class(gdf_streets)[usable]
+    highway = (
+        gdf_streets["highway"].astype("string").fillna("").to_numpy()[usable].astype(str)
+        if "highway" in gdf_streets
+        else np.full(rows.size, "")
+    )
+    is_road = ~np.isin(highway, list(_FOOT_HIGHWAYS))
+    d = rules.side_offset_m
+    major = np.isin(highway, list(rules.two_sided_highways))
+    left = np.full(rows.size, None, dtype=object)
+    right = np.full(rows.size, None, dtype=object)
+    if major.any():
+        left[major] = shapely.offset_curve(centre[major], d)
+        right[major] = shapely.offset_curve(centre[major], -d)
+        good = (
+            (shapely.get_type_id(left) == shapely.GeometryType.LINESTRING)
+            & (shapely.get_type_id(right) == shapely.GeometryType.LINESTRING)
+        )
+        major &= good
+    # junctions from centreline ends
+    s = rows.size
+    ends_xy = np.vstack([
+        shapely.get_coordinates(shapely.get_point(centre, 0)),
+        shapely.get_coordinates(shapely.get_point(centre, -1)),
+    ])  # fmt: skip
+    key, junction = np.unique(np.round(ends_xy / _SNAP_M).astype(np.int64), axis=0, return_inverse=True)
+    junction = junction.ravel()
+    n_j = key.shape[0]
+    j_xy = np.zeros((n_j, 2))
+    j_xy[junction] = ends_xy
+    bearing = np.concatenate([_bearing(centre, at_end=False), _bearing(centre, at_end=True)])
+    arm_line = np.concatenate([np.arange(s), np.arange(s)])
+    arm_major = major[arm_line]
+    # corners: regions between consecutive two-sided arms, counter-clockwise, per junction
+    m = np.bincount(junction[arm_major], minlength=n_j)
+    # a two-sided road's dead end: its two sides are two corners joined by a crossing
+    dead = (m == 1) & (np.bincount(junction, minlength=n_j) == 1)
+    n_regions = np.where(dead, 2, np.maximum(m, 1))
+    base = np.concatenate([[0], np.cumsum(n_regions)[:-1]])
+    # rank of each arm among the junction's major arms by bearing
+    order = np.lexsort((bearing, junction))
+    maj_sorted = order[arm_major[order]]
+    maj_rank = np.zeros(arm_line.size, dtype=np.int64)
+    first = np.searchsorted(junction[maj_sorted], np.arange(n_j))
+    maj_rank[maj_sorted] = np.arange(maj_sorted.size) - first[junction[maj_sorted]]
+    # for every arm: the region it lies in = count of major bearings <= its bearing, minus 1
+    maj_j, maj_b = junction[maj_sorted], bearing[maj_sorted]
+    pos = np.searchsorted(maj_j * 10.0 + (maj_b + np.pi) / (2 * np.pi + 1e-9),
+                          junction * 10.0 + (bearing + np.pi) / (2 * np.pi + 1e-9), side="right")  # fmt: skip
+    k_minor = pos - first[junction] - 1
+    mj = m[junction]
+    nr = n_regions[junction]
+    region_minor = np.where(mj > 0, np.mod(k_minor, np.maximum(mj, 1)), 0)
+    region_ccw = np.where(mj > 0, maj_rank, 0)  # left of the outward direction
+    region_cw = np.where(mj > 0, np.mod(maj_rank - 1, nr), 0)
+    node_minor = base[junction] + region_minor
+    node_ccw = base[junction] + region_ccw
+    node_cw = base[junction] + region_cw
+    # corner node positions: junction, moved d along the corner's bisector when m >= 2
+    node_xy = np.repeat(j_xy, n_regions, axis=0)
+    if maj_sorted.size:
+        nxt = np.where(maj_rank[maj_sorted] + 1 < m[maj_j], np.arange(maj_sorted.size) + 1,
+                       first[maj_j])  # fmt: skip
+        b0, b1 = maj_b, maj_b[nxt]
+        span = np.mod(b1 - b0, 2 * np.pi)
+        span = np.where(span == 0, 2 * np.pi, span)
+        mid = b0 + span / 2
+        multi = m[maj_j] >= 2
+        corner = base[maj_j] + maj_rank[maj_sorted]
+        node_xy[corner[multi]] += d * np.column_stack([np.cos(mid[multi]), np.sin(mid[multi])])
+        end = dead[maj_j]
+        normal = d * np.column_stack([np.cos(b0[end] + np.pi / 2), np.sin(b0[end] + np.pi / 2)])
+        node_xy[base[maj_j[end]]] += normal
+        node_xy[base[maj_j[end]] + 1] -= normal
+    # trench lines: minor centrelines, and left/right sides of majors
+    start_minor, end_minor = node_minor[:s], node_minor[s:]
+    # at a line's start the outward direction is the line's: its left side is ccw of the arm;
+    # at its end the outward direction is reversed: its left side is cw of the arm
+    start_left, start_right = node_ccw[:s], node_cw[:s]
+    end_left, end_right = node_cw[s:], node_ccw[s:]
+    mi, ma = np.flatnonzero(~major), np.flatnonzero(major)
+    geometry = np.concatenate([centre[mi], left[ma], right[ma]])
+    street = np.concatenate([rows[mi], rows[ma], rows[ma]])
+    side = np.concatenate([np.full(mi.size, "both"), np.full(ma.size, "left"), np.full(ma.size, "right")])  # noqa: E501
+    surf = np.concatenate([surface[mi], surface[ma], surface[ma]])
+    road = np.concatenate([is_road[mi], is_road[ma], is_road[ma]])
+    start_node = np.concatenate([start_minor[mi], start_left[ma], start_right[ma]])
+    end_node = np.concatenate([end_minor[mi], end_left[ma], end_right[ma]])
+    # crossings across each major arm where the junction has two or more corners
+    cross = arm_major & ((mj >= 2) | dead[junction])
+    c_u, c_v = node_ccw[cross], node_cw[cross]
+    dup = np.unique(np.sort(np.column_stack([c_u, c_v]), axis=1), axis=0, return_index=True)[1]
+    c_idx = np.flatnonzero(cross)[np.sort(dup)]
+    return _TrenchLines(
+        geometry=geometry,
+        street=street.astype(np.int64),
+        side=side.astype(str),
+        surface=surf.astype(str),
+        is_road=road,
+        start_node=start_node.astype(np.int64),
+        end_node=end_node.astype(np.int64),
+        node_xy=node_xy,
+        crossing_u=node_ccw[c_idx].astype(np.int64),
+        crossing_v=node_cw[c_idx].astype(np.int64),
+        crossing_street=rows[arm_line[c_idx]].astype(np.int64),
+    )
+
+
+def _duct_rent_cost(
+    edge_geom: npt.NDArray[np.object_],
+    edge_len: npt.NDArray[np.float64],
+    ducts: gpd.GeoDataFrame | None,
+    *,
+    costs: CostBook,
+    rules: DesignRules,
+    crs: pyproj.CRS,
+) -> npt.NDArray[np.float64]:
+    """Cost of renting duct for each edge (GBP), +inf where no usable duct follows it."""
+    out = np.full(edge_len.size, np.inf)
+    if ducts is None or ducts.empty:
+        return out
+    if ducts.crs is None:
+        msg = "ducts has no CRS; set it with ducts.set_crs(...)."
+        raise CRSError(msg)
+    ducts = ducts.to_crs(crs) if not ducts.crs.equals(crs) else ducts
+    spare = (
+        pd.to_numeric(ducts["spare_capacity"], errors="coerce").fillna(1).to_numpy()
+        if "spare_capacity" in ducts
+        else np.ones(len(ducts))
+    )
+    rent_year = (
+        pd.to_numeric(ducts["rent_gbp_per_m_year"], errors="coerce")
+        .fillna(costs.duct_rent_gbp_per_m_year)
+        .to_numpy()
+        if "rent_gbp_per_m_year" in ducts
+        else np.full(len(ducts), costs.duct_rent_gbp_per_m_year)
+    )
+    geoms = ducts.geometry.to_numpy()
+    usable = (spare > 0) & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not usable.any():
+        return out
+    buffers = shapely.buffer(geoms[usable], rules.duct_tolerance_m, cap_style="flat")
+    tree = shapely.STRtree(buffers)
+    e_i, d_i = tree.query(edge_geom, predicate="intersects")
+    covered = shapely.length(shapely.intersection(edge_geom[e_i], buffers[d_i]))
+    frac = covered / edge_len[e_i]
+    ok = frac >= rules.duct_min_coverage
+    annuity = costs.duct_rent_pv_gbp_per_m / costs.duct_rent_gbp_per_m_year if costs.duct_rent_gbp_per_m_year else float(costs.duct_years)  # noqa: E501
+    per_m = rent_year[usable][d_i[ok]] * annuity + costs.duct_access_gbp_per_m
+    cost = per_m * edge_len[e_i[ok]]
+    np.minimum.at(out, e_i[ok], cost)
+    return out
+
+
+def _drop_crosses_road(
+    tl: _TrenchLines,
+    lines: npt.NDArray[np.object_],
+    line_idx: npt.NDArray[np.int64],
+    pos: npt.NDArray[np.float64],
+    points: npt.NDArray[np.object_],
+    gdf_premises: gpd.GeoDataFrame,
+    premises_node: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Whether each premises' drop crosses a minor road (it is on the trench's far side)."""
+    p = line_idx.size
+    out = np.zeros(p, dtype=bool)
+    ok = (line_idx >= 0) & (premises_node >= 0)
+    ok[ok] &= (tl.side[line_idx[ok]] == "both") & tl.is_road[line_idx[ok]]
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    li, at = line_idx[idx], pos[idx]
+    length = shapely.length(lines[li])
+    a = shapely.get_coordinates(shapely.line_interpolate_point(lines[li], np.maximum(at - 0.5, 0)))
+    b = shapely.get_coordinates(shapely.line_interpolate_point(lines[li], np.minimum(at + 0.5, length)))
+    q = shapely.get_coordinates(points[idx])
+    cross = (b[:, 0] - a[:, 0]) * (q[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (q[:, 0] - a[:, 0])
+    left = cross > 0
+    units = (
+        gdf_premises["units"].to_numpy(dtype=np.float64)[idx] if "units" in gdf_premises else np.ones(idx.size)
+    )
+    n_lines = lines.size
+    left_units = np.bincount(li, weights=units * left, minlength=n_lines)
+    right_units = np.bincount(li, weights=units * ~left, minlength=n_lines)
+    trench_left = left_units >= right_units
+    out[idx] = left != trench_left[li]
+    return out
 
 
 def _headend_point(

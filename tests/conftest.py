@@ -73,6 +73,10 @@ def simple_costs() -> fibreplan.CostBook:
         connection_gbp_per_premises=0.0,
         planning_gbp_per_premises=0.0,
         headend_gbp=1000.0,
+        dp_gbp=0.0,
+        cabinet_gbp=0.0,
+        chamber_gbp=0.0,
+        cable_gbp_per_m={12: 0.0, 288: 0.0},
     )
 
 

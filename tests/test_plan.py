@@ -16,8 +16,9 @@ from fibreplan.export import FILES
 
 
 def test_toy_plan_hand_computed(streets, premises, headend, simple_costs):
-    p = fibreplan.plan(streets, premises, headend=headend, costs=simple_costs, max_drop_m=100.0)
+    p = fibreplan.plan(streets, premises, headend=headend, costs=simple_costs)
     s = p.summary
+    assert s["road_crossings"] == 0  # each minor street's trench runs on its premises' side
     # Optimal trench by hand: (0,0)->(100,0) 100 m, (100,0)->(150,0) 50 m, (100,0)->(100,60) 60 m
     assert s["trench_m"] == pytest.approx(210.0, abs=0.02)
     assert s["drop_m"] == pytest.approx(10 + 5 + 10, abs=1e-6)
@@ -33,15 +34,26 @@ def test_toy_plan_hand_computed(streets, premises, headend, simple_costs):
     assert s["optimiser"]["lower_bound_gbp"] <= s["optimiser"]["tree_cost_gbp"] + 1e-6
 
 
-def test_toy_plan_without_unreachable_costs_less_per_premises(streets, premises, headend):
-    p = fibreplan.plan(streets, premises, headend=headend, max_drop_m=100.0)
+def test_boq_adds_up_with_design_items(streets, premises, headend):
+    p = fibreplan.plan(streets, premises, headend=headend)
+    s, book = p.summary, p.costs
     boq = p.costing.boq.set_index("item")
     assert boq.loc["premises connections (ONT, install, OCP)", "quantity"] == 3
-    assert boq["cost_gbp"].sum() == pytest.approx(p.summary["cost_total_gbp"], abs=0.01)
+    assert boq["cost_gbp"].sum() == pytest.approx(s["cost_total_gbp"], abs=0.01)
+    # DPs sit on their premises' path to the headend: B and C share one at the junction
+    # (100, 0); A lies upstream of it, 50 m from the headend, and gets its own; one cabinet
+    assert s["dp_count"] == 2
+    assert s["cabinet_count"] == 1
+    assert boq.loc["distribution points", "cost_gbp"] == 2 * book.dp_gbp
+    assert boq.loc["chambers / joint boxes", "quantity"] == s["chamber_count"]
+    trench_items = boq[boq.index.str.startswith("trench")]["cost_gbp"].sum()
+    assert trench_items == pytest.approx(p.tree.cost, rel=1e-9)
+    cable_items = boq[boq.index.str.startswith("cable")]
+    assert cable_items["quantity"].sum() == pytest.approx(sum(s["cable_m_by_size"].values()), abs=0.1)
 
 
 def test_headend_is_chosen_and_reported(streets, premises):
-    p = fibreplan.plan(streets, premises, max_drop_m=100.0)
+    p = fibreplan.plan(streets, premises)
     s = p.summary
     assert "1-median" in s["headend"]["how"]
     assert s["premises_connected"] == 3
@@ -52,13 +64,13 @@ def test_headend_is_chosen_and_reported(streets, premises):
 
 def test_headend_far_from_streets_is_an_error(streets, premises):
     with pytest.raises(fibreplan.InputValidationError, match="headend"):
-        fibreplan.plan(streets, premises, headend=(-3.0, 55.0), max_drop_m=100.0)
+        fibreplan.plan(streets, premises, headend=(-3.0, 55.0))
 
 
 def test_crs_4326_and_27700_give_the_same_plan(streets, premises, headend):
-    a = fibreplan.plan(streets, premises, headend=headend, max_drop_m=100.0).summary
+    a = fibreplan.plan(streets, premises, headend=headend).summary
     b = fibreplan.plan(
-        streets, premises.to_crs("EPSG:4326"), headend=headend, max_drop_m=100.0
+        streets, premises.to_crs("EPSG:4326"), headend=headend
     ).summary
     for key in ("premises_connected", "premises_unreachable"):
         assert a[key] == b[key]
@@ -75,7 +87,7 @@ def test_empty_premises_is_a_clear_error(streets):
 def test_invalid_geometry_is_reported_not_dropped(streets, premises, headend):
     bad = premises.copy()
     bad.loc[len(bad)] = ["F", "residential", shapely.Point()]
-    p = fibreplan.plan(streets, bad, headend=headend, max_drop_m=100.0)
+    p = fibreplan.plan(streets, bad, headend=headend)
     row = p.premises.set_index("premises_id").loc["F"]
     assert row["status"] == "unreachable"
     assert row["reason"] == "invalid_geometry"
@@ -83,7 +95,7 @@ def test_invalid_geometry_is_reported_not_dropped(streets, premises, headend):
 
 
 def test_save_refuses_to_overwrite(tmp_path, streets, premises, headend):
-    p = fibreplan.plan(streets, premises, headend=headend, max_drop_m=100.0)
+    p = fibreplan.plan(streets, premises, headend=headend)
     p.save(tmp_path)
     before = (tmp_path / "summary.json").read_text()
     with pytest.raises(fibreplan.InputValidationError, match="overwrite"):
@@ -123,6 +135,25 @@ def test_demo_summary_matches_layers(demo_plan):
     assert s["trench_m"] < demo_plan.streets["length_m"].sum()
 
 
+def test_demo_design_invariants(demo_plan):
+    d, rules = demo_plan.design, demo_plan.rules
+    assert d.dp_premises_count.max() <= rules.dp_capacity
+    assert d.cabinet_premises_count.max() <= rules.cabinet_capacity
+    prem = demo_plan.premises
+    conn = prem[prem["status"] == "connected"]
+    assert (conn["dp_id"] >= 0).all()
+    assert (conn["cabinet_id"] >= 0).all()
+    assert (prem.loc[prem["status"] == "unreachable", "dp_id"] == -1).all()
+    assert not fibreplan.design.check_fibre_conservation(d)
+    s = demo_plan.summary
+    assert s["dp_count"] == len(demo_plan.layers()["dps"]) > 0
+    assert s["chamber_count"] == len(demo_plan.layers()["chambers"])
+    assert s["max_loss_db"] == pytest.approx(conn["loss_db"].max(), abs=1e-3)
+    assert s["loss_violations"] == int(conn["loss_violation"].sum())
+    cables = demo_plan.layers()["cables"]
+    assert (cables["size"] * cables["cable_count"] >= cables["fibres_used"] + cables["fibres_spare"]).all()
+
+
 def test_demo_outputs_read_back(tmp_path, demo_plan):
     paths = demo_plan.save(tmp_path)
     assert {p.name for p in paths.values()} == set(FILES.values())
@@ -134,7 +165,8 @@ def test_demo_outputs_read_back(tmp_path, demo_plan):
     assert s["inputs"][0]["name"] == "fitzrovia_london.osm"
     assert len(s["inputs"][0]["sha256"]) == 64
     info = {name: n for name, _ in pyogrio.list_layers(paths["gpkg"]) for n in [name]}
-    assert {"premises", "trenches", "drops", "headend"} <= set(info)
+    assert {"premises", "trenches", "drops", "headend", "cables", "chambers", "dps",
+            "cabinets"} <= set(info)  # fmt: skip
     for name, gdf in demo_plan.layers().items():
         back = pyogrio.read_dataframe(paths["gpkg"], layer=name)
         assert back.crs.to_epsg() == 27700

@@ -29,6 +29,9 @@ __all__ = ["ExactResult", "solve_exact"]
 
 logger = logging.getLogger(__name__)
 
+import os
+_GSEC2 = os.environ.get("G2", "1") == "1"
+_ANTI = os.environ.get("AP", "1") == "1"
 _EPS = 1e-6
 _SCALE = 1_000_000  # integer capacity scale for scipy's maximum_flow
 
@@ -65,6 +68,7 @@ class _Cutter:
         self.head = np.asarray(coo.col, dtype=np.int64)
         self.cost = np.asarray(coo.data, dtype=np.float64)
         self.root = root
+        self.nested = 3
         self.terminals = terminals[terminals != root]
         self.narc = self.tail.size
         # arc index matrix (arc id + 1) for building capacity matrices in one step
@@ -104,40 +108,41 @@ class _Cutter:
         support = x > _EPS
         S = self._reach(support, self.root, reverse=False)
         missing = self.terminals[~S[self.terminals]]
-        if missing.size:
+        if missing.size and not flows:
             for t in missing[:50].tolist():
                 W = self._reach(support, t, reverse=True) & ~S
                 add(self.cut_row(W))
             add(self.cut_row(~S))
             return cuts
-        if not flows:
-            return cuts
         cap = np.rint(x * _SCALE).astype(np.int32)
-        C = sp.csr_array((cap, self.indices, self.indptr), shape=(self.n, self.n))
-        done = np.zeros(self.n, dtype=bool)
         for t in self.terminals.tolist():
-            if done[t]:
-                continue
-            res = csgraph.maximum_flow(C, self.root, t)
-            if res.flow_value >= _SCALE * (1.0 - _EPS):
-                continue
-            F = res.flow
-            # residual capacity on every arc, including reverse arcs of flow
-            resid = (C - F).tocsr()
-            resid.data[resid.data < 0] = 0
-            resid.eliminate_zeros()
-            order = csgraph.breadth_first_order(resid, self.root, directed=True, return_predecessors=False)
-            Sv = np.zeros(self.n, dtype=bool)
-            Sv[order] = True
-            add(self.cut_row(~Sv))
-            done |= ~Sv
-            # back cut: nodes that still reach t in the residual graph
-            order = csgraph.breadth_first_order(
-                resid.T.tocsr(), t, directed=True, return_predecessors=False
-            )
-            Tv = np.zeros(self.n, dtype=bool)
-            Tv[order] = True
-            add(self.cut_row(Tv))
+            C = sp.csr_array((cap.copy(), self.indices, self.indptr), shape=(self.n, self.n))
+            for _ in range(self.nested):
+                res = csgraph.maximum_flow(C, self.root, t)
+                if res.flow_value >= _SCALE * (1.0 - _EPS):
+                    break
+                # residual capacity on every arc, including reverse arcs of flow
+                resid = (C - res.flow).tocsr()
+                resid.data[resid.data < 0] = 0
+                resid.eliminate_zeros()
+                order = csgraph.breadth_first_order(
+                    resid, self.root, directed=True, return_predecessors=False
+                )
+                Sv = np.zeros(self.n, dtype=bool)
+                Sv[order] = True
+                a1 = self.cut_row(~Sv)
+                add(a1)
+                # back cut: nodes that still reach t in the residual graph
+                order = csgraph.breadth_first_order(
+                    resid.T.tocsr(), t, directed=True, return_predecessors=False
+                )
+                Tv = np.zeros(self.n, dtype=bool)
+                Tv[order] = True
+                a2 = self.cut_row(Tv)
+                add(a2)
+                # nested cuts (Koch & Martin 1998): saturate this cut and look again
+                C.data[a1] = _SCALE
+                C.data[a2] = _SCALE
         return cuts
 
 
@@ -223,6 +228,9 @@ def solve_exact(
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
+    # warm-started dual simplex between cut rounds: presolve would discard the basis
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("solver", "simplex")
     narc = cut.narc
     ub_col = np.ones(narc)
     ub_col[cut.head == root] = 0.0  # nothing enters the root
@@ -259,12 +267,12 @@ def solve_exact(
         # flow balance: x(in) <= x(out)
         row(np.concatenate([ins, outs]), np.r_[np.ones(ins.size), -np.ones(outs.size)], -inf, 0.0)
         # x_vw <= x(in(v)) for each out-arc
-        for a in outs.tolist():
+        for a in (outs.tolist() if _GSEC2 else []):
             row(np.r_[a, ins], np.r_[1.0, -np.ones(ins.size)], -inf, 0.0)
     # antiparallel arcs: x_uv + x_vu <= 1
     rev = np.lexsort((cut.tail, cut.head))
     anti = np.flatnonzero(cut.tail < cut.head)
-    for a in anti.tolist():
+    for a in (anti.tolist() if _ANTI else []):
         row(np.array([a, rev[a]]), np.ones(2), -inf, 1.0)
     if starts:
         h.addRows(
@@ -326,6 +334,8 @@ def solve_exact(
 
     # ---- MIP with lazy connectivity cuts ------------------------------------
     h.changeColsIntegrality(narc, np.arange(narc, dtype=np.int32), np.ones(narc, dtype=np.uint8))
+    h.setOptionValue("presolve", "on")
+    h.setOptionValue("solver", "choose")
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if integral else 1e-9)
     warm = None

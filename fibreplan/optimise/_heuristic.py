@@ -31,6 +31,12 @@ logger = logging.getLogger(__name__)
 
 #: largest terminal count for which the shortest-path heuristic is used as a start
 _SPH_MAX_TERMINALS = 64
+#: work budget (terminals x (edges + nodes)) for the shortest-path-heuristic roots
+_SPH_WORK = 3_000_000
+#: graphs with at most this many edges get one perturbed restart by default
+_SMALL_EDGES = 2_000
+#: work budget (edges + nodes) deciding how many constructions get the local search
+_LS_WORK = 2_000
 
 
 def mst_distance_network_tree(
@@ -226,11 +232,55 @@ def heuristic_tree(
             return _improve(g, edges, is_term, deadline=deadline)
         return edges
 
-    best = mst_prune(g, np.unique(voronoi_tree(g, t)), is_term)
-    best = improve(best)
-    best_cost = g.cost(best)
+    mehlhorn = mst_prune(g, np.unique(voronoi_tree(g, t)), is_term)
     if t.size == 2:
-        return canonical_edges(best)
+        return canonical_edges(mehlhorn)
+
+    use_sph = t.size <= _SPH_MAX_TERMINALS
+    if n_roots is None:
+        if use_sph:
+            n_starts = int(np.clip(_SPH_WORK // (t.size * (g.m + g.n)), 1, 16))
+        else:
+            n_starts = 1 if g.m <= _SMALL_EDGES else 0
+    else:
+        n_starts = max(int(n_roots), 0)
+
+    # constructions: Mehlhorn, then SPH from random terminals (few terminals);
+    # the cheapest few get the local search
+    pool = [(g.cost(mehlhorn), 0, mehlhorn)]
+    if use_sph:
+        for i, r in enumerate(rng.permutation(t)[: min(n_starts, t.size)]):
+            if expired():
+                break
+            tree = mst_prune(g, np.unique(_shortest_path_heuristic(g, t, int(r))), is_term)
+            pool.append((g.cost(tree), i + 1, tree))
+    pool.sort(key=lambda item: (item[0], item[1]))
+    n_ls = int(np.clip(_LS_WORK // (g.m + g.n), 2, 16))
+    best, best_cost = pool[0][2], pool[0][0]
+    seen: list[float] = []
+    for cost0, _, tree in pool:
+        if len(seen) >= n_ls or expired():
+            break
+        if any(abs(cost0 - c) <= 1e-9 * max(c, 1.0) for c in seen):
+            continue
+        seen.append(cost0)
+        cand = improve(tree)
+        cost = g.cost(cand)
+        if cost < best_cost - 1e-9 * max(best_cost, 1.0):
+            best, best_cost = cand, cost
+
+    # restarts: Mehlhorn on randomly perturbed weights (many terminals)
+    for i in range(0 if use_sph else n_starts):
+        if expired():
+            break
+        factors = 1.0 + 0.25 * rng.random(g.m)
+        start = mst_prune(g, np.unique(voronoi_tree(g.perturbed(factors), t)), is_term)
+        cand = improve(start)
+        cost = g.cost(cand)
+        logger.debug("restart %d: cost %.6g (best %.6g)", i, cost, best_cost)
+        if cost < best_cost - 1e-9 * max(best_cost, 1.0):
+            best, best_cost = cand, cost
+    return canonical_edges(best)
 
     use_sph = t.size <= _SPH_MAX_TERMINALS
     if n_roots is None:

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 _REL_TOL = 1e-9
 _MAX_ROUNDS = 100
 _SINGLE_TRIES = 3
-_ELIM_TRIES = 48
+_KVE_HOPS = 12
 
 
 @dataclass(frozen=True)
@@ -711,11 +711,13 @@ def _key_path_exchange(
 
 def _rooted(
     k: int, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], root: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
     """Root a tree on ``k`` nodes with edges ``(a, b)``.
 
-    Returns preorder position, subtree size and parent (``-1`` at the root) of
-    every node; the subtree of ``x`` occupies positions
+    Returns preorder position, subtree size, parent (``-1`` at the root) and
+    depth of every node; the subtree of ``x`` occupies positions
     ``[pos[x], pos[x] + size[x])``.
     """
     tree = sp.csr_array((np.ones(a.size), (a, b)), shape=(k, k))
@@ -732,7 +734,7 @@ def _rooted(
     for at in np.split(by_depth, cuts):
         if depth[at[0]] > 0:
             np.add.at(size, par[at], size[at])
-    return pos, size, par
+    return pos, size, par, depth
 
 
 def _key_vertex_elimination(
@@ -743,85 +745,111 @@ def _key_vertex_elimination(
 ) -> list[tuple[float, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
     """Evaluate removing each Steiner key vertex and reconnecting its parts by an MST.
 
-    The key tree (key vertices joined by key paths) is rooted once; removing
-    key vertex ``s`` leaves the subtrees of its children plus the rest, so the
-    part of any key vertex is found from preorder positions without a graph
-    search. Returns improving moves ``(gain, removed key paths, chosen
-    candidates)`` sorted by decreasing gain.
+    The key tree (key vertices joined by key paths) is rooted once. A
+    candidate connection can only help to remove the key vertices strictly
+    inside its key-tree path; these pairs are enumerated for all candidates at
+    once by climbing from both ends (paths longer than ``_KVE_HOPS`` key paths
+    are skipped). The part (child subtree or the rest) of each end follows from
+    preorder positions, and a small Kruskal per vertex gives the reconnection.
+    Returns improving moves ``(gain, removed key paths, chosen candidates)``
+    sorted by decreasing gain.
     """
-    lo, hi, cost = cands.lo, cands.hi, cands.cost
-    e = np.arange(lo.size)
     k = kp.key.size
-    steiner_keys = np.flatnonzero(~is_term[kp.key])
-    if steiner_keys.size == 0 or lo.size == 0:
+    steiner = ~is_term[kp.key]
+    if not steiner.any() or cands.lo.size == 0:
         return []
     ea, eb = kp.ends[:, 0], kp.ends[:, 1]
-    root = int(np.flatnonzero(is_term[kp.key])[0])
-    pos, size, par = _rooted(k, ea, eb, root)
-    child_end = np.where(par[ea] == eb, ea, eb)
-    plo, phi = pos[lo], pos[hi]
-    by_cost = np.argsort(cost, kind="stable")
-    plo, phi, cost_s, e_s = plo[by_cost], phi[by_cost], cost[by_cost], e[by_cost]
-    # incident key paths per key vertex
-    inc_order = np.argsort(np.concatenate([ea, eb]), kind="stable")
-    inc_start = np.searchsorted(np.concatenate([ea, eb])[inc_order], np.arange(k + 1))
+    root = int(np.flatnonzero(~steiner)[0])
+    pos, size, par, depth = _rooted(k, ea, eb, root)
     p = ea.size
+    around = np.bincount(np.concatenate([ea, eb]), weights=np.tile(kp.pcost, 2), minlength=k)
+    # (candidate, inner key vertex) pairs by climbing both ends to their meeting point
+    a, b = cands.lo.copy(), cands.hi.copy()
+    ci = np.arange(a.size)
+    pair_c: list[npt.NDArray[np.int64]] = []
+    pair_s: list[npt.NDArray[np.int64]] = []
+    for _ in range(_KVE_HOPS):
+        live = a != b
+        if not live.any():
+            break
+        a, b, ci = a[live], b[live], ci[live]
+        swap = depth[a] < depth[b]
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
+        a = par[a]
+        inner = (a != cands.lo[ci]) & (a != cands.hi[ci])
+        pair_c.append(ci[inner])
+        pair_s.append(a[inner])
+    if not pair_c:
+        return []
+    pc = np.concatenate(pair_c)
+    ps = np.concatenate(pair_s)
+    keep = steiner[ps] & (cands.cost[pc] < around[ps])
+    pc, ps = pc[keep], ps[keep]
+    if pc.size == 0:
+        return []
+    # part of each end relative to s: child subtree (child's id) or the rest (k)
+    children = np.flatnonzero(par >= 0)
+    child_key = par[children] * (k + 1) + pos[children]
+    corder = np.argsort(child_key, kind="stable")
+    children, child_key = children[corder], child_key[corder]
+
+    def part(x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        inside = (pos[x] > pos[ps]) & (pos[x] < pos[ps] + size[ps])
+        j = np.searchsorted(child_key, ps * (k + 1) + pos[x], side="right") - 1
+        return np.where(inside, children[np.clip(j, 0, children.size - 1)], k)
+
+    pa, pb = part(cands.lo[pc]), part(cands.hi[pc])
+    plo, phi = np.minimum(pa, pb), np.maximum(pa, pb)
+    order = np.lexsort((cands.cost[pc], phi, plo, ps))
+    pc, ps, plo, phi = pc[order], ps[order], plo[order], phi[order]
+    first = np.ones(pc.size, dtype=bool)
+    first[1:] = (ps[1:] != ps[:-1]) | (plo[1:] != plo[:-1]) | (phi[1:] != phi[:-1])
+    pc, ps, plo, phi = pc[first], ps[first], plo[first], phi[first]
+    # per vertex: candidates by cost
+    order = np.lexsort((cands.cost[pc], ps))
+    pc, ps, plo, phi = pc[order], ps[order], plo[order], phi[order]
+    bounds = np.flatnonzero(np.diff(ps)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [ps.size]])
+    inc_all = np.concatenate([ea, eb])
+    inc_order = np.argsort(inc_all, kind="stable")
+    inc_start = np.searchsorted(inc_all[inc_order], np.arange(k + 1))
+    n_parts = np.bincount(inc_all, minlength=k)
+    cost_l = cands.cost[pc].tolist()
+    plo_l, phi_l, pc_l = plo.tolist(), phi.tolist(), pc.tolist()
     moves: list[tuple[float, npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
-    for s in steiner_keys:
+    for i0, i1 in zip(starts.tolist(), ends.tolist(), strict=True):
         if deadline is not None and time.perf_counter() >= deadline:
             break
-        inc = inc_order[inc_start[s] : inc_start[s + 1]] % p
-        removed_cost = float(kp.pcost[inc].sum())
-        lv, rv = pos[s], pos[s] + size[s]
-        children = child_end[inc]
-        children = children[children != s]
-        cpos = np.sort(pos[children])
-        has_parent = par[s] >= 0
-        c = cpos.size + int(has_parent)
-        if c < 2:
+        s = int(ps[i0])
+        need = int(n_parts[s]) - 1
+        if i1 - i0 < need:
             continue
-        sel = cost_s < removed_cost
-        sel &= (plo != lv) & (phi != lv)
-        in_lo = (plo > lv) & (plo < rv)
-        in_hi = (phi > lv) & (phi < rv)
-        sel &= in_lo | in_hi
-        o = np.flatnonzero(sel)
-        if o.size < c - 1:
-            continue
-        comp_lo = np.where(in_lo[o], np.searchsorted(cpos, plo[o], side="right") - 1, cpos.size)
-        comp_hi = np.where(in_hi[o], np.searchsorted(cpos, phi[o], side="right") - 1, cpos.size)
-        diff = comp_lo != comp_hi
-        o, comp_lo, comp_hi = o[diff], comp_lo[diff], comp_hi[diff]
-        if o.size < c - 1:
-            continue
-        # Kruskal on the c parts; candidates are already sorted by cost
-        pair = np.minimum(comp_lo, comp_hi) * c + np.maximum(comp_lo, comp_hi)
-        _, first = np.unique(pair, return_index=True)
-        first.sort()
-        parent = list(range(c))
+        removed = float(around[s])
+        comp: dict[int, int] = {}
 
-        def find(x: int, parent: list[int] = parent) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
+        def find(x: int, comp: dict[int, int] = comp) -> int:
+            while comp.get(x, x) != x:
+                x = comp[x]
             return x
 
         chosen: list[int] = []
         total = 0.0
-        for j in first:
-            ra, rb = find(int(comp_lo[j])), find(int(comp_hi[j]))
+        for j in range(i0, i1):
+            ra, rb = find(plo_l[j]), find(phi_l[j])
             if ra != rb:
-                parent[ra] = rb
-                chosen.append(int(o[j]))
-                total += float(cost_s[o[j]])
-                if len(chosen) == c - 1:
+                comp[ra] = rb
+                chosen.append(pc_l[j])
+                total += cost_l[j]
+                if len(chosen) == need or total >= removed:
                     break
-        if len(chosen) != c - 1:
+        if len(chosen) != need:
             continue
-        gain = removed_cost - total
-        if gain <= _REL_TOL * max(removed_cost, 1.0):
+        gain = removed - total
+        if gain <= _REL_TOL * max(removed, 1.0):
             continue
-        moves.append((gain, inc, e_s[np.asarray(chosen, dtype=np.int64)]))
+        inc = inc_order[inc_start[s] : inc_start[s + 1]] % p
+        moves.append((gain, inc, np.asarray(chosen, dtype=np.int64)))
     moves.sort(key=lambda mv: -mv[0])
     return moves
 
@@ -921,21 +949,77 @@ def _vertex_elimination(
     accept: Callable[[npt.NDArray[np.int64]], bool],
     deadline: float | None,
 ) -> bool:
-    """Try removing single Steiner vertices and re-spanning the rest by its MST.
+    """Remove a Steiner vertex and re-span the rest of the node set by its MST.
 
-    Candidates are Steiner vertices, heaviest
-    incident tree edges first (at most ``_ELIM_TRIES`` per call); the first
-    improving removal is kept.
+    Removing Steiner vertex ``v`` cuts off the subtree of each child ``c``;
+    the cheapest non-tree edge of the node set joining that subtree to the
+    rest, not incident to ``v`` (its replacement cost ``r(c)``), reconnects
+    it. Gains ``sum of v's tree edges - sum_c r(c)`` are estimated for all
+    Steiner vertices from one sweep of the non-tree edges in increasing cost
+    with a union-find over the rooted tree (MST sensitivity analysis,
+    :math:`O(m \alpha(n))`); the best few are checked by recomputing the MST.
     """
-    deg = np.bincount(edges.ravel(), minlength=g.n)
-    cand = np.flatnonzero((deg >= 2) & ~is_term)
+    nodes = np.unique(edges)
+    inside = np.zeros(g.n, dtype=bool)
+    inside[nodes] = True
+    tree_ids = g.edge_ids(edges)
+    is_tree = np.zeros(g.m, dtype=bool)
+    is_tree[tree_ids] = True
+    nt = np.flatnonzero(inside[g.eu] & inside[g.ev] & ~is_tree)
+    if nt.size == 0:
+        return False
+    loc = np.full(g.n, -1, dtype=np.int64)
+    loc[nodes] = np.arange(nodes.size)
+    k = nodes.size
+    ea, eb = loc[edges[:, 0]], loc[edges[:, 1]]
+    root = int(loc[np.flatnonzero(is_term & inside)[0]])
+    tree = sp.csr_array((np.ones(ea.size), (ea, eb)), shape=(k, k))
+    _, par_arr = csgraph.breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    par_arr = np.asarray(par_arr, dtype=np.int64)
+    par_arr[root] = -1
+    depth = _depths(tree, root).tolist()
+    par = par_arr.tolist()
+    nt = nt[np.argsort(g.ew[nt], kind="stable")]
+    xs = loc[g.eu[nt]].tolist()
+    ys = loc[g.ev[nt]].tolist()
+    ws = g.ew[nt].tolist()
+    dsu = list(range(k))
+    r = [np.inf] * k
+
+    def find(a: int) -> int:
+        while dsu[a] != a:
+            dsu[a] = dsu[dsu[a]]
+            a = dsu[a]
+        return a
+
+    left = k - 1
+    for x, y, w in zip(xs, ys, ws, strict=True):
+        a, b = find(x), find(y)
+        while a != b:
+            if depth[a] < depth[b]:
+                a, b = b, a
+            pa = par[a]
+            if pa in (x, y):
+                # edge (a, pa) would be replaced through pa itself: not for eliminating pa
+                a = pa if dsu[pa] == pa else find(pa)
+                continue
+            r[a] = w
+            dsu[a] = pa
+            left -= 1
+            a = find(pa)
+        if left <= 0:
+            break
+    w_edge = g.ew[tree_ids]
+    incident = np.bincount(np.concatenate([ea, eb]), weights=np.concatenate([w_edge, w_edge]), minlength=k)
+    child = np.flatnonzero(par_arr >= 0)
+    repl = np.bincount(par_arr[child], weights=np.asarray(r)[child], minlength=k)
+    gain = incident - repl
+    steiner = ~is_term[nodes] & (par_arr >= 0) & np.isfinite(gain)
+    cand = np.flatnonzero(steiner & (gain > -_REL_TOL * np.maximum(incident, 1.0)))
     if cand.size == 0:
         return False
-    w = g.ew[g.edge_ids(edges)]
-    heavy = np.bincount(edges.ravel(), weights=np.repeat(w, 2), minlength=g.n)[cand]
-    cand = cand[np.argsort(-heavy, kind="stable")][:_ELIM_TRIES]
-    nodes = np.unique(edges)
-    for v in cand:
+    cand = cand[np.argsort(-gain[cand], kind="stable")][:_SINGLE_TRIES]
+    for v in nodes[cand]:
         if deadline is not None and time.perf_counter() >= deadline:
             break
         if accept(mst_prune(g, nodes[nodes != v], is_term)):
