@@ -1,1 +1,4 @@
-"""Embedded OSM extracts (© OpenStreetMap contributors, ODbL 1.0), installed as ``fibreplan._demo_data``."""
+"""Embedded OSM extracts (© OpenStreetMap contributors, ODbL 1.0).
+
+Installed as ``fibreplan._demo_data``.
+"""

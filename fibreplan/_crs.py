@@ -23,7 +23,8 @@ BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
 
 # Great Britain's extent in lon/lat (OS: the National Grid's area of use), degrees.
-# source: EPSG registry, area of use of EPSG:27700 ("UK - Britain and UKCS 49.75N to 61.01N, 9.01W to 2.01E")
+# source: EPSG registry, area of use of EPSG:27700
+# ("UK - Britain and UKCS 49.75N to 61.01N, 9.01W to 2.01E")
 _GB_BOUNDS = (-9.01, 49.75, 2.01, 61.01)
 
 
@@ -93,9 +94,7 @@ def require_metric(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) -> None:
         raise CRSError(msg)
 
 
-def to_crs(
-    gdf: gpd.GeoDataFrame, crs: pyproj.CRS | str, *, name: str
-) -> gpd.GeoDataFrame:
+def to_crs(gdf: gpd.GeoDataFrame, crs: pyproj.CRS | str, *, name: str) -> gpd.GeoDataFrame:
     """Reproject ``gdf`` to ``crs`` when it differs, logging the change.
 
     Parameters

@@ -44,21 +44,25 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--out", default=_DEFAULT_OUT, help=f"output folder (default: {_DEFAULT_OUT})")
+        p.add_argument(
+            "--out", default=_DEFAULT_OUT, help=f"output folder (default: {_DEFAULT_OUT})"
+        )
         p.add_argument("--overwrite", action="store_true", help="replace existing output files")
         p.add_argument("--exchange", type=_parse_lonlat, metavar="LON,LAT",
                        help="headend (OLT) position; default: chosen automatically")  # fmt: skip
-        p.add_argument("--costs", type=Path, metavar="TOML", help="cost book (see `fibreplan cost-book`)")
+        p.add_argument(
+            "--costs", type=Path, metavar="TOML", help="cost book (see `fibreplan cost-book`)"
+        )
         p.add_argument("--design", type=Path, metavar="TOML",
                        help="design rules (see `fibreplan design-rules`)")  # fmt: skip
         p.add_argument("--ducts", type=Path, metavar="FILE",
-                       help="existing ducts (lines) that may be rented instead of digging")  # fmt: skip
+                       help="existing ducts (lines) that may be rented, not dug")  # fmt: skip
         p.add_argument("--max-drop-m", type=float, default=None, metavar="M",
-                       help="maximum drop length, metres (overrides the design rules; default 100)")  # fmt: skip
+                       help="maximum drop length, metres (default 100)")  # fmt: skip
         p.add_argument("--method", choices=["heuristic", "exact", "auto"], default="auto",
                        help="Steiner tree method (default: auto)")  # fmt: skip
         p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
-                       help="seconds the optimiser may spend proving/improving (default 30)")  # fmt: skip
+                       help="seconds the optimiser may spend improving (default 30)")  # fmt: skip
         p.add_argument("--no-basemap", action="store_true", help="draw the map without OSM tiles")
         p.add_argument("-q", "--quiet", action="store_true", help="only print the final summary")
 
@@ -68,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("plan", help="plan from your own street and premises files")
     run.add_argument("--streets", required=True, type=Path, help="OSM XML, GeoPackage or GeoJSON")
     run.add_argument("--premises", required=True, type=Path,
-                     help="OSM XML (buildings), GeoPackage/GeoJSON points or CSV lon/lat or easting/northing")  # fmt: skip
+                     help="OSM XML (buildings), GeoPackage/GeoJSON points, or CSV with "
+                     "lon/lat or easting/northing columns")  # fmt: skip
     common(run)
     for name, what in (("cost-book", "cost book"), ("design-rules", "design rules")):
         book = sub.add_parser(name, help=f"print the default {what} as TOML, to edit")
@@ -78,25 +83,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print_summary(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> None:
+    opt, head = s["optimiser"], s["headend"]
+    proven = " (proven optimal)" if opt["proven_optimal"] else ""
+    unreachable = s["unreachable_by_reason"] or "none"
     lines = [
         "",
         f"fibreplan {s['fibreplan_version']} — plan done in {seconds:.1f} s",
-        f"  premises      {s['premises_connected']:,} connected of {s['premises_total']:,}"
-        f" ({s['premises_unreachable']:,} unreachable: {s['unreachable_by_reason'] or 'none'})",
+        (f"  premises      {s['premises_connected']:,} connected of {s['premises_total']:,}"
+         f" ({s['premises_unreachable']:,} unreachable: {unreachable})"),
         f"  trench        {s['trench_m'] / 1000:,.2f} km   drops {s['drop_m'] / 1000:,.2f} km",
-        f"  cost          £{s['cost_total_gbp']:,.0f}  (range £{s['cost_low_gbp']:,.0f}"
-        f" – £{s['cost_high_gbp']:,.0f})",
+        (f"  cost          £{s['cost_total_gbp']:,.0f}  (range £{s['cost_low_gbp']:,.0f}"
+         f" – £{s['cost_high_gbp']:,.0f})"),
         f"  per premises  £{s['cost_per_premises_passed_gbp'] or 0:,.0f} passed",
-        f"  headend       {s['headend']['lon']:.5f}, {s['headend']['lat']:.5f}"
-        f" ({s['headend']['how']})",
-        f"  optimiser     {s['optimiser']['method']}: tree £{s['optimiser']['tree_cost_gbp']:,.0f},"
-        f" gap to lower bound {s['optimiser']['gap_pct']:.2f} %"
-        f"{' (proven optimal)' if s['optimiser']['proven_optimal'] else ''}",
-        f"  network       {s['dp_count']} DPs, {s['cabinet_count']} cabinets, "
-        f"{s['chamber_count']} chambers, {s['road_crossings']} road crossings, "
-        f"max loss {s['max_loss_db'] or 0:.1f} dB ({s['loss_violations']} over budget)",
+        f"  headend       {head['lon']:.5f}, {head['lat']:.5f} ({head['how']})",
+        (f"  optimiser     {opt['method']}: tree £{opt['tree_cost_gbp']:,.0f},"
+         f" gap to lower bound {opt['gap_pct']:.2f} %{proven}"),
+        (f"  network       {s['dp_count']} DPs, {s['cabinet_count']} cabinets, "
+         f"{s['chamber_count']} chambers, {s['road_crossings']} road crossings, "
+         f"max loss {s['max_loss_db'] or 0:.1f} dB ({s['loss_violations']} over budget)"),
         "  outputs       " + "  ".join(str(p) for p in paths.values()),
-    ]
+    ]  # fmt: skip
     print("\n".join(lines))
 
 

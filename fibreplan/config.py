@@ -2,10 +2,11 @@
 
 :class:`DesignRules` holds the engineering rules (trench sides, duct reuse,
 PON splits, capacities, cable sizes, chamber spacing, optical budget), each
-default with its source. :class:`CostBook` holds every unit cost (GBP, 2024 prices unless stated), each
-default with its published source. Values are in pounds sterling; foreign
-figures are converted at the stated rate and year. Edit a copy of
-``fibreplan cost-book`` output (a TOML file) and pass it with ``--costs``.
+default with its source. :class:`CostBook` holds every unit cost in pounds
+sterling, each default with its published source; foreign figures are
+converted at the stated rate and year. Edit the output of ``fibreplan
+cost-book`` or ``fibreplan design-rules`` (TOML) and pass it with ``--costs``
+or ``--design``.
 """
 
 from __future__ import annotations
@@ -179,9 +180,7 @@ class CostBook:
         if errors:
             raise CostFileError("invalid cost book: " + "; ".join(errors))
         object.__setattr__(self, "trench_gbp_per_m", dict(self.trench_gbp_per_m))
-        object.__setattr__(
-            self, "cable_gbp_per_m", dict(sorted(self.cable_gbp_per_m.items()))
-        )
+        object.__setattr__(self, "cable_gbp_per_m", dict(sorted(self.cable_gbp_per_m.items())))
 
     @property
     def duct_rent_pv_gbp_per_m(self) -> float:
@@ -225,7 +224,7 @@ class CostBook:
                     int(k): v for k, v in dict(kwargs["cable_gbp_per_m"]).items()
                 }
             except (TypeError, ValueError) as err:
-                msg = f"{source}: cable_gbp_per_m keys must be fibre counts like \"96\": {err}"
+                msg = f'{source}: cable_gbp_per_m keys must be fibre counts like "96": {err}'
                 raise CostFileError(msg) from err
         try:
             return cls(**kwargs)

@@ -145,23 +145,31 @@ def cost_plan(
     if reused.any():
         metres = float(length[reused].sum())
         rent = float(tg.edge_cost_gbp[tree_edge_rows][reused].sum())
-        rows.append((f"existing duct rented (present value over {costs.duct_years} years) "
-                     "and access", metres, "m", rent / metres, "civils"))  # fmt: skip
+        item = f"existing duct rented (present value over {costs.duct_years} years) and access"
+        rows.append((item, metres, "m", rent / metres, "civils"))
     drop_m = float(np.nansum(tg.premises_drop_m[connected]))
     n_conn = int(connected.sum())
     rows.append(("drops (lead-in trench and cable)", drop_m, "m", costs.drop_gbp_per_m, "civils"))
     dq = design_quantities or {}
     if dq.get("road_crossings"):
-        rows.append(("road crossings", dq["road_crossings"], "each", costs.road_crossing_gbp, "civils"))  # noqa: E501
+        rows.append(
+            ("road crossings", dq["road_crossings"], "each", costs.road_crossing_gbp, "civils")
+        )
     if dq.get("chamber_count"):
-        rows.append(("chambers / joint boxes", dq["chamber_count"], "each", costs.chamber_gbp, "civils"))  # noqa: E501
-    for size, metres in sorted((dq.get("cable_m_by_size") or {}).items(), key=lambda kv: int(kv[0])):  # noqa: E501
+        rows.append(
+            ("chambers / joint boxes", dq["chamber_count"], "each", costs.chamber_gbp, "civils")
+        )
+    for size, metres in sorted(
+        (dq.get("cable_m_by_size") or {}).items(), key=lambda kv: int(kv[0])
+    ):
         rate = _cable_rate(costs, int(size))
         rows.append((f"cable, {int(size)} fibre", float(metres), "m", rate, "cabling"))
     if dq.get("dp_count"):
         rows.append(("distribution points", dq["dp_count"], "each", costs.dp_gbp, "equipment"))
     if dq.get("cabinet_count"):
-        rows.append(("street cabinets", dq["cabinet_count"], "each", costs.cabinet_gbp, "equipment"))  # noqa: E501
+        rows.append(
+            ("street cabinets", dq["cabinet_count"], "each", costs.cabinet_gbp, "equipment")
+        )
     rows.append(("headend (OLT site)", 1 if n_conn else 0, "each", costs.headend_gbp, "equipment"))
     rows.append(("premises connections (ONT, install, OCP)", n_conn, "premises",
                  costs.connection_gbp_per_premises, "premises"))  # fmt: skip

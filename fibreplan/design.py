@@ -40,7 +40,6 @@ import dataclasses
 import heapq
 import logging
 import math
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
@@ -52,9 +51,6 @@ from scipy.sparse import csgraph
 from fibreplan._errors import InfeasibleDesignError
 from fibreplan._errors import InputValidationError
 from fibreplan.config import DesignRules
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "CHAMBER_KINDS",
@@ -71,6 +67,7 @@ CHAMBER_KINDS = ("headend", "cabinet", "dp", "branch", "spacing")
 
 # Tolerance (metres / dB) for comparisons of accumulated floating-point lengths.
 _EPS = 1e-9
+
 
 @dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
 class Design:

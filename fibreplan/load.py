@@ -351,7 +351,11 @@ def premises_from_buildings(
     b, kind = b.loc[keep].reset_index(drop=True), kind[keep].reset_index(drop=True)
 
     def tag(name: str) -> pd.Series:
-        return b[name].astype("string") if name in b else pd.Series(pd.NA, index=b.index, dtype="string")
+        return (
+            b[name].astype("string")
+            if name in b
+            else pd.Series(pd.NA, index=b.index, dtype="string")
+        )
 
     amenity = tag("amenity").str.lower()
     is_public = amenity.isin(_PUBLIC_AMENITY) | kind.isin(_PUBLIC_BUILDING)
@@ -385,9 +389,7 @@ def premises_from_buildings(
         geometry=gpd.GeoSeries(points, crs=geom.crs).to_numpy(),
         crs=geom.crs,
     )
-    logger.info(
-        "premises: %d from buildings (%s)", len(out), out["class"].value_counts().to_dict()
-    )
+    logger.info("premises: %d from buildings (%s)", len(out), out["class"].value_counts().to_dict())
     return out
 
 
@@ -554,7 +556,9 @@ def load_premises(
         raise CRSError(msg)
     idc = id_column or _find_column(gdf.columns, _ID_NAMES)
     if id_column is not None and id_column not in gdf.columns:
-        msg = f"id_column='{id_column}' is not a column of premises; columns are {list(gdf.columns)}."
+        msg = (
+            f"id_column='{id_column}' is not a column of premises; columns are {list(gdf.columns)}."
+        )
         raise InputValidationError(msg)
     ids = gdf[idc].astype(str) if idc else pd.Series(np.arange(len(gdf)).astype(str))
     if ids.duplicated().any():
@@ -570,7 +574,9 @@ def load_premises(
     gdf["units"] = pd.to_numeric(gdf["units"], errors="coerce").fillna(1).clip(lower=1)
     gdf["units"] = gdf["units"].round().astype(np.int64)
     gdf["source"] = src
-    nonpoint = ~gdf.geometry.geom_type.isin(["Point"]) & ~(gdf.geometry.is_empty | gdf.geometry.isna())
+    nonpoint = ~gdf.geometry.geom_type.isin(["Point"]) & ~(
+        gdf.geometry.is_empty | gdf.geometry.isna()
+    )
     if nonpoint.any():
         gdf.loc[nonpoint, "geometry"] = shapely.point_on_surface(gdf.geometry[nonpoint].to_numpy())
     target = crs if crs is not None else _metric_crs_or_default(gdf)

@@ -183,12 +183,18 @@ class Plan:
         ):  # fmt: skip
             has = used > 0
             parts.append(
-                pd.DataFrame({
-                    "edge_id": rows[has], "cable_type": kind, "size": size[has],
-                    "cable_count": count[has], "fibres_used": used[has],
-                    "fibres_spare": spare[has], "length_m": tg.edge_length_m[rows[has]],
-                    "geometry": tg.edge_geometry[rows[has]],
-                })  # fmt: skip
+                pd.DataFrame(
+                    {
+                        "edge_id": rows[has],
+                        "cable_type": kind,
+                        "size": size[has],
+                        "cable_count": count[has],
+                        "fibres_used": used[has],
+                        "fibres_spare": spare[has],
+                        "length_m": tg.edge_length_m[rows[has]],
+                        "geometry": tg.edge_geometry[rows[has]],
+                    }
+                )
             )
         df = pd.concat(parts, ignore_index=True)
         return gpd.GeoDataFrame(df, geometry="geometry", crs=tg.crs)
@@ -218,8 +224,12 @@ class Plan:
             )
         edge_id = np.where(mid, rows[np.maximum(d.chamber_edge, 0)] if rows.size else -1, -1)
         return gpd.GeoDataFrame(
-            {"chamber_id": np.arange(d.chamber_kind.size), "kind": d.chamber_kind,
-             "node": d.chamber_node, "edge_id": edge_id},  # fmt: skip
+            {
+                "chamber_id": np.arange(d.chamber_kind.size),
+                "kind": d.chamber_kind,
+                "node": d.chamber_node,
+                "edge_id": edge_id,
+            },
             geometry=shapely.points(xy) if xy.size else [],
             crs=tg.crs,
         )
@@ -234,8 +244,13 @@ class Plan:
         """
         tg, d = self.trench_graph, self.design
         return gpd.GeoDataFrame(
-            {"dp_id": np.arange(d.dp_node.size), "premises_count": d.dp_premises_count,
-             "splitters": d.dp_splitters, "cabinet_id": d.dp_cabinet, "node": d.dp_node},  # fmt: skip
+            {
+                "dp_id": np.arange(d.dp_node.size),
+                "premises_count": d.dp_premises_count,
+                "splitters": d.dp_splitters,
+                "cabinet_id": d.dp_cabinet,
+                "node": d.dp_node,
+            },
             geometry=shapely.points(tg.node_xy[d.dp_node]) if d.dp_node.size else [],
             crs=tg.crs,
         )
@@ -252,9 +267,13 @@ class Plan:
         tg, d = self.trench_graph, self.design
         dps = np.bincount(d.dp_cabinet, minlength=d.cabinet_node.size)
         return gpd.GeoDataFrame(
-            {"cabinet_id": np.arange(d.cabinet_node.size),
-             "premises_count": d.cabinet_premises_count, "splitters": d.cabinet_splitters,
-             "dp_count": dps, "node": d.cabinet_node},  # fmt: skip
+            {
+                "cabinet_id": np.arange(d.cabinet_node.size),
+                "premises_count": d.cabinet_premises_count,
+                "splitters": d.cabinet_splitters,
+                "dp_count": dps,
+                "node": d.cabinet_node,
+            },
             geometry=shapely.points(tg.node_xy[d.cabinet_node]) if d.cabinet_node.size else [],
             crs=tg.crs,
         )
@@ -334,14 +353,22 @@ class Plan:
             "unreachable_by_reason": {str(k): int(v) for k, v in reasons.items()},
             "units_connected": int(prem.loc[status == "connected", "units"].sum()),
             "premises_by_class": {
-                str(k): int(v) for k, v in prem.loc[status == "connected", "class"].value_counts().items()  # noqa: E501
+                str(k): int(v)
+                for k, v in prem.loc[status == "connected", "class"].value_counts().items()
             },
             "trench_m": round(trench_m, 2),
             "trench_m_dug": round(float(tg.edge_length_m[rows][kind != "duct_reuse"].sum()), 2),
             "duct_m_reused": round(float(tg.edge_length_m[rows][kind == "duct_reuse"].sum()), 2),
             "road_crossings": road_crossings(tg, rows),
             "trench_m_by_surface": {
-                s: round(float(tg.edge_length_m[self.tree_edge_rows][tg.edge_surface[self.tree_edge_rows] == s].sum()), 2)  # noqa: E501
+                s: round(
+                    float(
+                        tg.edge_length_m[self.tree_edge_rows][
+                            tg.edge_surface[self.tree_edge_rows] == s
+                        ].sum()
+                    ),
+                    2,
+                )
                 for s in np.unique(tg.edge_surface[self.tree_edge_rows])
             },
             "drop_m": round(drop_m, 2),
@@ -349,13 +376,19 @@ class Plan:
             "cabinet_count": ds["cabinet_count"],
             "chamber_count": ds["chamber_count"],
             "olt_ports": ds["olt_ports"],
-            "cable_m_by_size": {str(k): round(float(v), 2) for k, v in ds["cable_m_by_size"].items()},
+            "cable_m_by_size": {
+                str(k): round(float(v), 2) for k, v in ds["cable_m_by_size"].items()
+            },
             "max_loss_db": None if ds["max_loss_db"] is None else round(ds["max_loss_db"], 3),
             "loss_violations": ds["loss_violations"],
             **self.costing.summary(),
             "crs": tg.crs.to_string(),
-            "headend": {"lon": round(float(head.lon), 7), "lat": round(float(head.lat), 7),
-                        "how": head.how, "node": int(head.node)},  # fmt: skip
+            "headend": {
+                "lon": round(float(head.lon), 7),
+                "lat": round(float(head.lat), 7),
+                "how": head.how,
+                "node": int(head.node),
+            },
             "optimiser": {
                 "method": t.method,
                 "tree_cost_gbp": round(t.cost, 2),
@@ -381,7 +414,9 @@ class Plan:
         G = nx.Graph()
         for r in rows.tolist():
             u, v = int(tg.edge_u[r]), int(tg.edge_v[r])
-            G.add_edge(u, v, length_m=float(tg.edge_length_m[r]), cost_gbp=float(tg.edge_cost_gbp[r]))
+            G.add_edge(
+                u, v, length_m=float(tg.edge_length_m[r]), cost_gbp=float(tg.edge_cost_gbp[r])
+            )
         for n in G.nodes:
             G.nodes[n]["x"], G.nodes[n]["y"] = (float(c) for c in tg.node_xy[n])
         return G
@@ -493,7 +528,7 @@ def road_crossings(tg: TrenchGraph, rows: npt.NDArray[np.int64]) -> int:
 def _premises_out(
     gdf_premises: gpd.GeoDataFrame, tg: TrenchGraph, design: Design
 ) -> gpd.GeoDataFrame:
-    """The input premises with status, reason and design columns (NaN/-1 where unconnected)."""
+    """Return the input premises with status, reason and design columns (-1/NaN if unconnected)."""
     reach = tg.premises_node >= 0
     out = gdf_premises.copy()
     out["status"] = np.where(reach, "connected", "unreachable")
@@ -636,9 +671,7 @@ def plan(
     t0 = time.perf_counter()
     reach = tg.premises_node >= 0
     terminals = np.unique(np.append(tg.premises_node[reach], tg.headend_node))
-    tree = steiner_tree_csr(
-        tg.csr(), terminals, method=method, seed=seed, time_limit=time_limit
-    )
+    tree = steiner_tree_csr(tg.csr(), terminals, method=method, seed=seed, time_limit=time_limit)
     rows = tg.edge_index(tree.edges) if tree.edges.size else np.array([], dtype=np.int64)
     seconds["optimise"] = time.perf_counter() - t0
 
@@ -657,9 +690,12 @@ def plan(
     premises_out = _premises_out(gdf_premises, tg, design)
     ds = design.summary()
     costing = cost_plan(
-        tg, rows, connected=reach, costs=costs,
+        tg,
+        rows,
+        connected=reach,
+        costs=costs,
         design_quantities={**ds, "road_crossings": road_crossings(tg, rows)},
-    )  # fmt: skip
+    )
     seconds["cost"] = time.perf_counter() - t0
     result = Plan(
         streets=gdf_streets,
@@ -677,9 +713,9 @@ def plan(
     s = result.summary
     logger.info(
         "plan: %d/%d premises connected, %.2f km trench, GBP %.0f per premises passed",
-        s["premises_connected"], s["premises_total"], s["trench_m"] / 1000,
+        s["premises_connected"],
+        s["premises_total"],
+        s["trench_m"] / 1000,
         s["cost_per_premises_passed_gbp"] or 0,
-    )  # fmt: skip
+    )
     return result
-
-

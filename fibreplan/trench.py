@@ -222,8 +222,12 @@ def surface_class(gdf_streets: gpd.GeoDataFrame) -> npt.NDArray[np.str_]:
     highway, surface, sidewalk = col("highway"), col("surface"), col("sidewalk")
     soft = surface.isin(_SOFT_SURFACES) | highway.eq("track")
     foot = highway.isin(_FOOT_HIGHWAYS)
-    carriage = sidewalk.isin(_NO_SIDEWALK) | (highway.eq("service") & ~sidewalk.isin({"both", "left", "right", "yes", "separate"}))  # noqa: E501
-    out = np.where(soft, "verge", np.where(foot, "footway", np.where(carriage, "carriageway", "footway")))
+    carriage = sidewalk.isin(_NO_SIDEWALK) | (
+        highway.eq("service") & ~sidewalk.isin({"both", "left", "right", "yes", "separate"})
+    )
+    out = np.where(
+        soft, "verge", np.where(foot, "footway", np.where(carriage, "carriageway", "footway"))
+    )
     return out.astype(str)
 
 
@@ -287,7 +291,9 @@ def _snap_premises(
     points: npt.NDArray[np.object_],
     *,
     max_drop_m: float,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.str_]]:  # noqa: E501
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.str_]
+]:
     """Find each point's nearest street within ``max_drop_m``: street row, position, distance."""
     p = len(points)
     street = np.full(p, -1, dtype=np.int64)
@@ -602,9 +608,8 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _Tren
     if major.any():
         left[major] = shapely.offset_curve(centre[major], d)
         right[major] = shapely.offset_curve(centre[major], -d)
-        good = (
-            (shapely.get_type_id(left) == shapely.GeometryType.LINESTRING)
-            & (shapely.get_type_id(right) == shapely.GeometryType.LINESTRING)
+        good = (shapely.get_type_id(left) == shapely.GeometryType.LINESTRING) & (
+            shapely.get_type_id(right) == shapely.GeometryType.LINESTRING
         )
         major &= good
     # junctions from centreline ends
@@ -613,7 +618,9 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _Tren
         shapely.get_coordinates(shapely.get_point(centre, 0)),
         shapely.get_coordinates(shapely.get_point(centre, -1)),
     ])  # fmt: skip
-    key, junction = np.unique(np.round(ends_xy / _SNAP_M).astype(np.int64), axis=0, return_inverse=True)
+    key, junction = np.unique(
+        np.round(ends_xy / _SNAP_M).astype(np.int64), axis=0, return_inverse=True
+    )
     junction = junction.ravel()
     n_j = key.shape[0]
     j_xy = np.zeros((n_j, 2))
@@ -635,8 +642,12 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _Tren
     maj_rank[maj_sorted] = np.arange(maj_sorted.size) - first[junction[maj_sorted]]
     # for every arm: the region it lies in = count of major bearings <= its bearing, minus 1
     maj_j, maj_b = junction[maj_sorted], bearing[maj_sorted]
-    pos = np.searchsorted(maj_j * 10.0 + (maj_b + np.pi) / (2 * np.pi + 1e-9),
-                          junction * 10.0 + (bearing + np.pi) / (2 * np.pi + 1e-9), side="right")  # fmt: skip
+    turn = 2 * np.pi + 1e-9  # bearings as a fraction of a turn, below 1
+    pos = np.searchsorted(
+        maj_j * 10.0 + (maj_b + np.pi) / turn,
+        junction * 10.0 + (bearing + np.pi) / turn,
+        side="right",
+    )
     k_minor = pos - first[junction] - 1
     mj = m[junction]
     nr = n_regions[junction]
@@ -671,7 +682,9 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _Tren
     mi, ma = np.flatnonzero(~major), np.flatnonzero(major)
     geometry = np.concatenate([centre[mi], left[ma], right[ma]])
     street = np.concatenate([rows[mi], rows[ma], rows[ma]])
-    side = np.concatenate([np.full(mi.size, "both"), np.full(ma.size, "left"), np.full(ma.size, "right")])  # noqa: E501
+    side = np.concatenate(
+        [np.full(mi.size, "both"), np.full(ma.size, "left"), np.full(ma.size, "right")]
+    )
     surf = np.concatenate([surface[mi], surface[ma], surface[ma]])
     road = np.concatenate([is_road[mi], is_road[ma], is_road[ma]])
     start_node = np.concatenate([start_minor[mi], start_left[ma], start_right[ma]])
@@ -735,14 +748,18 @@ def _duct_rent_cost(
     covered = shapely.length(shapely.intersection(edge_geom[e_i], buffers[d_i]))
     frac = covered / edge_len[e_i]
     ok = frac >= rules.duct_min_coverage
-    annuity = costs.duct_rent_pv_gbp_per_m / costs.duct_rent_gbp_per_m_year if costs.duct_rent_gbp_per_m_year else float(costs.duct_years)  # noqa: E501
+    annuity = (
+        costs.duct_rent_pv_gbp_per_m / costs.duct_rent_gbp_per_m_year
+        if costs.duct_rent_gbp_per_m_year
+        else float(costs.duct_years)
+    )
     per_m = rent_year[usable][d_i[ok]] * annuity + costs.duct_access_gbp_per_m
     cost = per_m * edge_len[e_i[ok]]
     np.minimum.at(out, e_i[ok], cost)
     return out
 
 
-def _drop_crosses_road(
+def _drop_crosses_road(  # noqa: PLR0917 - private helper, called once
     tl: _TrenchLines,
     lines: npt.NDArray[np.object_],
     line_idx: npt.NDArray[np.int64],
@@ -762,12 +779,16 @@ def _drop_crosses_road(
     li, at = line_idx[idx], pos[idx]
     length = shapely.length(lines[li])
     a = shapely.get_coordinates(shapely.line_interpolate_point(lines[li], np.maximum(at - 0.5, 0)))
-    b = shapely.get_coordinates(shapely.line_interpolate_point(lines[li], np.minimum(at + 0.5, length)))
+    b = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines[li], np.minimum(at + 0.5, length))
+    )
     q = shapely.get_coordinates(points[idx])
     cross = (b[:, 0] - a[:, 0]) * (q[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (q[:, 0] - a[:, 0])
     left = cross > 0
     units = (
-        gdf_premises["units"].to_numpy(dtype=np.float64)[idx] if "units" in gdf_premises else np.ones(idx.size)
+        gdf_premises["units"].to_numpy(dtype=np.float64)[idx]
+        if "units" in gdf_premises
+        else np.ones(idx.size)
     )
     n_lines = lines.size
     left_units = np.bincount(li, weights=units * left, minlength=n_lines)
@@ -810,7 +831,11 @@ def _one_median(
     if not ok.any():
         biggest = np.bincount(comp).argmax()
         node = int(np.flatnonzero(comp == biggest)[0])
-        return node, tuple(node_xy[node]), "first node of the largest street component (no premises reachable)"  # noqa: E501
+        return (
+            node,
+            tuple(node_xy[node]),
+            "first node of the largest street component (no premises reachable)",
+        )
     demand = np.bincount(comp[premises_node[ok]], weights=units[ok], minlength=comp.max() + 1)
     main = int(demand.argmax())
     sel = ok & (comp[np.maximum(premises_node, 0)] == main)

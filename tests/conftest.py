@@ -27,7 +27,10 @@ def toy_streets() -> gpd.GeoDataFrame:
     ]
     lines = [shapely.LineString([(X0 + a[0], Y0 + a[1]), (X0 + b[0], Y0 + b[1])]) for a, b in segs]
     return gpd.GeoDataFrame(
-        {"highway": ["residential"] * len(lines), "name": [f"street {i}" for i in range(len(lines))]},
+        {
+            "highway": ["residential"] * len(lines),
+            "name": [f"street {i}" for i in range(len(lines))],
+        },
         geometry=lines,
         crs="EPSG:27700",
     )

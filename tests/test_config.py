@@ -18,9 +18,9 @@ def test_every_default_cost_has_a_source_comment():
         before, after = body.split(f"    {name}:", 1)
         own = after.split(f"    {nxt}:", 1)[0] if nxt else after
         # the comment sits just above the field, or inside a mapping default for each entry
-        assert "source:" in "\n".join(before.rstrip().splitlines()[-3:]) or own.count(
-            "source:"
-        ) >= 1, name
+        assert (
+            "source:" in "\n".join(before.rstrip().splitlines()[-3:]) or own.count("source:") >= 1
+        ), name
 
 
 def test_toml_round_trip(tmp_path):

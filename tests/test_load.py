@@ -61,7 +61,9 @@ def test_premises_classes_from_tags():
 def test_csv_lonlat_and_easting_northing_agree(tmp_path):
     ll = tmp_path / "ll.csv"
     ll.write_text("uprn,longitude,latitude\n1,-0.1405,51.5185\n2,-0.1395,51.5190\n")
-    en = gpd.GeoSeries.from_xy([-0.1405, -0.1395], [51.5185, 51.5190], crs="EPSG:4326").to_crs(27700)
+    en = gpd.GeoSeries.from_xy([-0.1405, -0.1395], [51.5185, 51.5190], crs="EPSG:4326").to_crs(
+        27700
+    )
     ne = tmp_path / "en.csv"
     ne.write_text(
         "\ufeffUPRN,X_COORDINATE,Y_COORDINATE\n"

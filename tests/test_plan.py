@@ -49,7 +49,9 @@ def test_boq_adds_up_with_design_items(streets, premises, headend):
     trench_items = boq[boq.index.str.startswith("trench")]["cost_gbp"].sum()
     assert trench_items == pytest.approx(p.tree.cost, rel=1e-9)
     cable_items = boq[boq.index.str.startswith("cable")]
-    assert cable_items["quantity"].sum() == pytest.approx(sum(s["cable_m_by_size"].values()), abs=0.1)
+    assert cable_items["quantity"].sum() == pytest.approx(
+        sum(s["cable_m_by_size"].values()), abs=0.1
+    )
 
 
 def test_headend_is_chosen_and_reported(streets, premises):
@@ -69,9 +71,7 @@ def test_headend_far_from_streets_is_an_error(streets, premises):
 
 def test_crs_4326_and_27700_give_the_same_plan(streets, premises, headend):
     a = fibreplan.plan(streets, premises, headend=headend).summary
-    b = fibreplan.plan(
-        streets, premises.to_crs("EPSG:4326"), headend=headend
-    ).summary
+    b = fibreplan.plan(streets, premises.to_crs("EPSG:4326"), headend=headend).summary
     for key in ("premises_connected", "premises_unreachable"):
         assert a[key] == b[key]
     for key in ("trench_m", "drop_m", "cost_total_gbp"):
@@ -151,7 +151,9 @@ def test_demo_design_invariants(demo_plan):
     assert s["max_loss_db"] == pytest.approx(conn["loss_db"].max(), abs=1e-3)
     assert s["loss_violations"] == int(conn["loss_violation"].sum())
     cables = demo_plan.layers()["cables"]
-    assert (cables["size"] * cables["cable_count"] >= cables["fibres_used"] + cables["fibres_spare"]).all()
+    assert (
+        cables["size"] * cables["cable_count"] >= cables["fibres_used"] + cables["fibres_spare"]
+    ).all()
 
 
 def test_demo_outputs_read_back(tmp_path, demo_plan):

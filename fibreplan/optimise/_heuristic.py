@@ -42,7 +42,7 @@ _LS_WORK = 2_000
 def mst_distance_network_tree(
     A: sp.csr_array, terminals: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
-    """Return Mehlhorn's distance-network heuristic tree (the plain baseline).
+    r"""Return Mehlhorn's distance-network heuristic tree (the plain baseline).
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def mst_distance_network_tree(
     the two regions, the minimum spanning tree of the union is taken and
     non-terminal leaves are pruned. Guarantee: cost at most ``2 (1 - 1/l)``
     times the optimum, ``l`` the number of leaves of an optimal tree. Time
-    :math:`O(m + n \\log n)`.
+    :math:`O(m + n \log n)`.
 
     References
     ----------
@@ -88,7 +88,7 @@ def mst_distance_network_tree(
 def _shortest_path_heuristic(
     g: Graph, terminals: npt.NDArray[np.int64], root: int
 ) -> npt.NDArray[np.int64]:
-    """Return the Takahashi-Matsuyama shortest-path heuristic tree grown from ``root``.
+    r"""Return the Takahashi-Matsuyama shortest-path heuristic tree grown from ``root``.
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def _shortest_path_heuristic(
     Repeatedly joins the terminal nearest to the current tree by a shortest
     path. Distances to the tree are kept incrementally: after a path ``P`` is
     added, one multi-source Dijkstra from ``P`` lowers them. Time
-    :math:`O(|T| (m + n \\log n))`, so it is only used for few terminals.
+    :math:`O(|T| (m + n \log n))`, so it is only used for few terminals.
 
     References
     ----------
@@ -121,9 +121,7 @@ def _shortest_path_heuristic(
     """
     in_tree = np.zeros(g.n, dtype=bool)
     in_tree[root] = True
-    dist, pred = csgraph.dijkstra(
-        g.A, directed=True, indices=root, return_predecessors=True
-    )
+    dist, pred = csgraph.dijkstra(g.A, directed=True, indices=root, return_predecessors=True)
     pending = terminals[terminals != root]
     us: list[npt.NDArray[np.int64]] = []
     vs: list[npt.NDArray[np.int64]] = []
@@ -161,7 +159,7 @@ def heuristic_tree(
     local_search: bool = True,
     deadline: float | None = None,
 ) -> npt.NDArray[np.int64]:
-    """Return a near-optimal Steiner tree by multi-start construction and local search.
+    r"""Return a near-optimal Steiner tree by multi-start construction and local search.
 
     Parameters
     ----------
@@ -200,8 +198,8 @@ def heuristic_tree(
     Mehlhorn on weights multiplied by random factors in ``[1, 1.25)`` (many
     terminals), each followed by the local search (Steiner-vertex insertion,
     key-path exchange, key-vertex elimination). Time per start is
-    :math:`O(m + n \\log n)` per local-search pass for Mehlhorn starts and
-    :math:`O(|T| (m + n \\log n))` for a shortest-path start.
+    :math:`O(m + n \log n)` per local-search pass for Mehlhorn starts and
+    :math:`O(|T| (m + n \log n))` for a shortest-path start.
 
     References
     ----------
@@ -309,4 +307,3 @@ def heuristic_tree(
         if cost < best_cost - 1e-9 * max(best_cost, 1.0):
             best, best_cost = cand, cost
     return canonical_edges(best)
-

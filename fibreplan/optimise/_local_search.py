@@ -178,7 +178,7 @@ def _mark_ancestors(
 def prune_leaves(
     edges: npt.NDArray[np.int64], is_term: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.int64]:
-    """Remove non-terminal leaves of a forest repeatedly.
+    r"""Remove non-terminal leaves of a forest repeatedly.
 
     Parameters
     ----------
@@ -195,16 +195,14 @@ def prune_leaves(
     Notes
     -----
     Roots each tree at a terminal (breadth-first order) and keeps the edges
-    whose lower end has a terminal below it: :math:`O(k \\log k)`.
+    whose lower end has a terminal below it: :math:`O(k \log k)`.
     """
     if edges.shape[0] == 0:
         return edges
     nodes, inv = np.unique(edges, return_inverse=True)
     inv = inv.reshape(-1, 2)
     k = nodes.size
-    tree = sp.coo_array(
-        (np.ones(edges.shape[0]), (inv[:, 0], inv[:, 1])), shape=(k, k)
-    ).tocsr()
+    tree = sp.coo_array((np.ones(edges.shape[0]), (inv[:, 0], inv[:, 1])), shape=(k, k)).tocsr()
     term_local = np.flatnonzero(is_term[nodes])
     if term_local.size == 0:
         return edges[:0]
@@ -213,9 +211,7 @@ def prune_leaves(
     pred = np.full(k, -1, dtype=np.int64)
     _, firsts = np.unique(labels[term_local], return_index=True)
     for r in term_local[firsts]:
-        _, p = csgraph.breadth_first_order(
-            tree, int(r), directed=False, return_predecessors=True
-        )
+        _, p = csgraph.breadth_first_order(tree, int(r), directed=False, return_predecessors=True)
         reached = p >= 0
         pred[reached] = p[reached]
     marked = np.zeros(k, dtype=bool)
@@ -227,7 +223,7 @@ def prune_leaves(
 def mst_prune(
     g: Graph, nodes: npt.NDArray[np.int64], is_term: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.int64]:
-    """Return the pruned minimum spanning tree of the subgraph induced by ``nodes``.
+    r"""Return the pruned minimum spanning tree of the subgraph induced by ``nodes``.
 
     Parameters
     ----------
@@ -247,7 +243,7 @@ def mst_prune(
     -----
     This is the Steiner-vertex evaluation of Uchoa and Werneck: the best tree
     with a given node set is its MST; pruning can only lower the cost.
-    :math:`O(m + k \\log k)`.
+    :math:`O(m + k \log k)`.
 
     References
     ----------
@@ -261,9 +257,7 @@ def mst_prune(
     loc = np.full(g.n, -1, dtype=np.int64)
     loc[nodes] = np.arange(nodes.size)
     k = nodes.size
-    sub = sp.csr_array(
-        (g.ew[sel], (loc[g.eu[sel]], loc[g.ev[sel]])), shape=(k, k)
-    )
+    sub = sp.csr_array((g.ew[sel], (loc[g.eu[sel]], loc[g.ev[sel]])), shape=(k, k))
     mst = sp.coo_array(csgraph.minimum_spanning_tree(sub))
     edges = np.column_stack([nodes[mst.row], nodes[mst.col]]).astype(np.int64)
     return prune_leaves(edges, is_term)
@@ -346,7 +340,7 @@ def _voronoi(
 
 
 def voronoi_tree(g: Graph, sources: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Return Mehlhorn's tree (before MST and pruning) connecting ``sources``.
+    r"""Return Mehlhorn's tree (before MST and pruning) connecting ``sources``.
 
     Parameters
     ----------
@@ -364,7 +358,7 @@ def voronoi_tree(g: Graph, sources: npt.NDArray[np.int64]) -> npt.NDArray[np.int
     Notes
     -----
     Shortest paths inside Voronoi regions form a forest, so the expansion of
-    the distance-network MST is already a tree. :math:`O(m + n \\log n)`.
+    the distance-network MST is already a tree. :math:`O(m + n \log n)`.
 
     References
     ----------
@@ -379,7 +373,9 @@ def voronoi_tree(g: Graph, sources: npt.NDArray[np.int64]) -> npt.NDArray[np.int
     lo, hi, cost, e = _boundary(g, dist, base, sidx)
     net = sp.csr_array((cost, (lo, hi)), shape=(k, k))
     mst = sp.coo_array(csgraph.minimum_spanning_tree(net))
-    pos = np.searchsorted(lo * k + hi, np.minimum(mst.row, mst.col) * k + np.maximum(mst.row, mst.col))
+    pos = np.searchsorted(
+        lo * k + hi, np.minimum(mst.row, mst.col) * k + np.maximum(mst.row, mst.col)
+    )
     return _expand(g, pred, e[pos])
 
 
@@ -430,9 +426,7 @@ class _KeyPaths:
     inner_sorted: npt.NDArray[np.int64]  # inner nodes sorted by (key path, dt)
 
 
-def _key_paths(
-    g: Graph, edges: npt.NDArray[np.int64], is_term: npt.NDArray[np.bool_]
-) -> _KeyPaths:
+def _key_paths(g: Graph, edges: npt.NDArray[np.int64], is_term: npt.NDArray[np.bool_]) -> _KeyPaths:
     """Decompose a pruned tree into key paths and root it at a terminal.
 
     Parameters
@@ -532,7 +526,9 @@ class _Cands:
 
 def _side_variants(
     kp: _KeyPaths, a: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
     """Key vertices a tree vertex can stand for: itself, or both ends of its key path.
 
     Returns ``(key index, extra cost, inner base or -1, key end)`` with two
@@ -949,7 +945,7 @@ def _vertex_elimination(
     accept: Callable[[npt.NDArray[np.int64]], bool],
     deadline: float | None,
 ) -> bool:
-    """Remove a Steiner vertex and re-span the rest of the node set by its MST.
+    r"""Remove a Steiner vertex and re-span the rest of the node set by its MST.
 
     Removing Steiner vertex ``v`` cuts off the subtree of each child ``c``;
     the cheapest non-tree edge of the node set joining that subtree to the
@@ -1010,7 +1006,9 @@ def _vertex_elimination(
         if left <= 0:
             break
     w_edge = g.ew[tree_ids]
-    incident = np.bincount(np.concatenate([ea, eb]), weights=np.concatenate([w_edge, w_edge]), minlength=k)
+    incident = np.bincount(
+        np.concatenate([ea, eb]), weights=np.concatenate([w_edge, w_edge]), minlength=k
+    )
     child = np.flatnonzero(par_arr >= 0)
     repl = np.bincount(par_arr[child], weights=np.asarray(r)[child], minlength=k)
     gain = incident - repl
@@ -1044,7 +1042,7 @@ def local_search(
     deadline: float | None = None,
     max_rounds: int = _MAX_ROUNDS,
 ) -> npt.NDArray[np.int64]:
-    """Improve a Steiner tree to a local optimum of the Uchoa-Werneck neighbourhoods.
+    r"""Improve a Steiner tree to a local optimum of the Uchoa-Werneck neighbourhoods.
 
     Parameters
     ----------
@@ -1081,7 +1079,7 @@ def local_search(
 
     After each accepted move the node set is re-spanned by its MST and pruned
     (Steiner-vertex elimination by MST). Every pass costs one multi-source
-    Dijkstra, a few MSTs, :math:`O(m)` numpy work and :math:`O(s \\cdot K)` for
+    Dijkstra, a few MSTs, :math:`O(m)` numpy work and :math:`O(s \cdot K)` for
     ``s`` Steiner key vertices among ``K`` key vertices. The result is
     deterministic.
 
@@ -1144,7 +1142,9 @@ def local_search(
         swap = _key_path_exchange(kp, cands)
         if swap is not None:
             keep_path, new = swap
-            if accept(np.concatenate([best[keep_path[kp.pid]], _cand_edges(g, kp, cands, new, preds)])):
+            if accept(
+                np.concatenate([best[keep_path[kp.pid]], _cand_edges(g, kp, cands, new, preds)])
+            ):
                 improved = True
                 kp, cands, preds = analyse()
         if expired():
@@ -1172,7 +1172,9 @@ def local_search(
                 _gain, inc, chosen = moves[0]
                 drop[:] = False
                 drop[inc] = True
-                single = np.concatenate([best[~drop[kp.pid]], _cand_edges(g, kp, cands, chosen, preds)])
+                single = np.concatenate(
+                    [best[~drop[kp.pid]], _cand_edges(g, kp, cands, chosen, preds)]
+                )
                 improved = accept(single) or improved
         if not improved:
             break
