@@ -10,6 +10,7 @@ cost book on the same trench tree. Run: ``python benchmarks/design_vs_kmeans.py`
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import time
 
@@ -84,12 +85,12 @@ def kmeans_design(plan: fibreplan.Plan, *, seed: int = 0) -> dict[str, float]:
     splitters = np.ceil(splitters / rules.secondary_split).astype(int)
     for d in range(n_dp):
         path = nx.shortest_path(T, int(cab_node[cab_of_dp[d]]), int(dp_node[d]), weight="length_m")
-        for a, b in zip(path, path[1:], strict=False):
+        for a, b in itertools.pairwise(path):
             dist_f[tuple(sorted((a, b)))] += splitters[d]
     for c in range(cab_ids.size):
         prim = math.ceil(splitters[cab_of_dp == c].sum() / rules.primary_split)
         path = nx.shortest_path(T, tg.headend_node, int(cab_node[c]), weight="length_m")
-        for a, b in zip(path, path[1:], strict=False):
+        for a, b in itertools.pairwise(path):
             feed_f[tuple(sorted((a, b)))] += prim
     cab_cost_d, m_d = _cable_cost(dist_f, lengths, rules, book)
     cab_cost_f, m_f = _cable_cost(feed_f, lengths, rules, book)
@@ -104,7 +105,7 @@ def kmeans_design(plan: fibreplan.Plan, *, seed: int = 0) -> dict[str, float]:
             i
             for i in boq.index
             if i.startswith(("cable", "distribution points", "street cabinets", "chambers"))
-        ]  # fmt: skip
+        ]
     ).sum()
     total = (common + n_dp * book.dp_gbp + cab_ids.size * book.cabinet_gbp
              + chambers * book.chamber_gbp + cab_cost_d + cab_cost_f)  # fmt: skip
