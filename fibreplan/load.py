@@ -271,7 +271,7 @@ def streets_from_graph(
     drop = [
         (u, v, k)
         for u, v, k, d in G.edges(keys=True, data=True)
-        if _first(d.get("highway")) in _NOT_TRENCHABLE or "highway" not in d
+        if "highway" not in d or _major_highway(d["highway"]) in _NOT_TRENCHABLE
     ]
     G.remove_edges_from(drop)
     G.remove_nodes_from(list(nx.isolates(G)))
@@ -293,7 +293,11 @@ def streets_from_graph(
             "street_id": np.arange(len(gdf), dtype=np.int64),
             "osmid": gdf["osmid"].map(_first).astype("string"),
             **{
-                tag: (gdf[tag].map(_first).astype("string") if tag in gdf else pd.NA)
+                tag: (
+                    gdf[tag].map(_major_highway if tag == "highway" else _first).astype("string")
+                    if tag in gdf
+                    else pd.NA
+                )
                 for tag in _STREET_TAGS
                 if tag != "area"
             },
@@ -306,11 +310,33 @@ def streets_from_graph(
     return out
 
 
+#: Highway classes from most to least major, to resolve merged (list-valued) tags.
+_HIGHWAY_RANK = (
+    "motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link",
+    "primary_link", "secondary_link", "tertiary_link", "unclassified", "residential",
+    "living_street", "service", "track", "pedestrian", "cycleway", "bridleway", "footway",
+    "path", "steps",
+)  # fmt: skip
+
+
 def _first(value: object) -> object:
-    """Return the first item of a list-valued OSM attribute (osmnx merges tags into lists)."""
+    """Return one value of a list-valued OSM attribute, the same on every run.
+
+    osmnx merges the tags of simplified edges into lists whose order comes from
+    a set, so it varies between Python processes; take the smallest value
+    instead (as text; for ``highway`` use :func:`_major_highway`).
+    """
     if isinstance(value, list):
-        return value[0] if value else None
+        return min((str(v) for v in value), default=None)
     return value
+
+
+def _major_highway(value: object) -> object:
+    """Return the most major highway class of a (possibly list-valued) ``highway`` tag."""
+    if not isinstance(value, list):
+        return value
+    rank = {h: i for i, h in enumerate(_HIGHWAY_RANK)}
+    return min((str(v) for v in value), key=lambda h: (rank.get(h, len(rank)), h), default=None)
 
 
 def premises_from_buildings(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import geopandas as gpd
 import networkx as nx
 import pytest
@@ -142,3 +146,24 @@ def test_graph_input():
     s = fibreplan.load_streets(G)
     assert len(s) == 1
     assert s["length_m"].iloc[0] == pytest.approx(69.3, abs=1.0)
+
+
+def test_loading_is_the_same_in_every_process():
+    """osmnx merges tags into lists in set order; fibreplan must not depend on it."""
+    code = (
+        "import fibreplan, hashlib;"
+        "s, _ = fibreplan.demo_data();"
+        "cols = s[['highway', 'surface', 'sidewalk', 'name', 'osmid']].astype(str);"
+        "print(hashlib.sha256(cols.to_csv().encode()).hexdigest())"
+    )
+    out = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in (1, 2, 3)
+    }
+    assert len(out) == 1
