@@ -25,10 +25,29 @@ _DEFAULT_OUT = "fibreplan-out"
 
 
 def _parse_lonlat(text: str) -> tuple[float, float]:
+    """Parse ``--exchange``: ``lon,lat`` in degrees, or a vector file whose first point is used."""
+    path = Path(text)
+    if path.is_file():
+        import geopandas as gpd
+
+        try:
+            gdf = gpd.read_file(path, engine="pyogrio")
+        except Exception as err:
+            msg = f"--exchange: could not read '{text}' as a point file: {err}"
+            raise argparse.ArgumentTypeError(msg) from err
+        points = gdf.geometry[gdf.geometry.geom_type == "Point"] if gdf.crs else None
+        if points is None or points.empty:
+            msg = f"--exchange: '{text}' needs at least one point and a CRS."
+            raise argparse.ArgumentTypeError(msg)
+        pt = points.to_crs("EPSG:4326").iloc[0]
+        return float(pt.x), float(pt.y)
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError as err:
-        msg = f"--exchange must be 'lon,lat' in degrees, e.g. -0.1405,51.5185; got '{text}'"
+        msg = (
+            "--exchange must be 'lon,lat' in degrees (write --exchange=-0.1405,51.5185) "
+            f"or a point file; got '{text}'"
+        )
         raise argparse.ArgumentTypeError(msg) from err
     return lon, lat
 
@@ -49,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--overwrite", action="store_true", help="replace existing output files")
         p.add_argument("--exchange", type=_parse_lonlat, metavar="LON,LAT",
-                       help="headend (OLT) position; default: chosen automatically")  # fmt: skip
+                       help="headend (OLT): lon,lat or a point file; default: automatic")  # fmt: skip
         p.add_argument(
             "--costs", type=Path, metavar="TOML", help="cost book (see `fibreplan cost-book`)"
         )

@@ -56,3 +56,20 @@ def test_missing_file_exits_2(tmp_path, capsys):
 def test_cost_book_prints_toml(capsys):
     assert main(["cost-book"]) == 0
     assert "[costs.trench_gbp_per_m]" in capsys.readouterr().out
+
+
+def test_exchange_from_a_point_file(tmp_path, streets, premises):
+    streets.to_file(tmp_path / "s.gpkg", engine="pyogrio")
+    premises.to_file(tmp_path / "p.gpkg", engine="pyogrio")
+    premises.iloc[[1]].to_file(tmp_path / "olt.geojson", engine="pyogrio")
+    code = main([
+        "plan", "--streets", str(tmp_path / "s.gpkg"), "--premises", str(tmp_path / "p.gpkg"),
+        "--exchange", str(tmp_path / "olt.geojson"), "--out", str(tmp_path / "o"), "-q",
+    ])  # fmt: skip
+    assert code == 0
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    head = premises.to_crs(4326).geometry.iloc[1]
+    assert "given by the user" in s["headend"]["how"]
+    # the headend snaps to the street nearest the given point (premises B, 5 m from street 1)
+    assert abs(s["headend"]["lon"] - head.x) < 1e-3
+    assert abs(s["headend"]["lat"] - head.y) < 1e-3
