@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--overwrite", action="store_true", help="replace existing output files")
         p.add_argument("--exchange", type=_parse_lonlat, metavar="LON,LAT",
-                       help="headend (OLT): lon,lat or a point file; default: automatic")  # fmt: skip
+                       help="headend (OLT): lon,lat or a point file")  # fmt: skip
         p.add_argument(
             "--costs", type=Path, metavar="TOML", help="cost book (see `fibreplan cost-book`)"
         )
