@@ -3,10 +3,14 @@
 The undirected instance is bidirected and rooted at a terminal ``r``; a
 Steiner arborescence is an arc set ``x`` with ``x(delta^-(W)) >= 1`` for every
 node set ``W`` holding a terminal but not ``r``. There are exponentially many
-such cuts, so they are added lazily: the LP is solved, violated cuts are found
-by maximum flow from the root to each terminal, and the loop repeats; the
-(usually integral) LP optimum is then handed to the HiGHS MIP solver with the
-cuts found so far, re-separating integer solutions until one is connected.
+such cuts, so they are added lazily: the LP starts with the cuts of Wong's
+dual ascent, is re-solved (warm-started dual simplex), violated cuts are found
+by maximum flow from the root to each terminal (root-side, terminal-side and
+nested minimum cuts), and the loop repeats. Every few rounds a heuristic runs
+on the LP support, and arcs whose LP reduced cost proves them useless against
+the incumbent are fixed to zero. The (usually integral) LP optimum ends the
+search; otherwise the HiGHS MIP solver takes the model with the cuts found so
+far, its integer solutions re-separated until one is connected.
 """
 
 from __future__ import annotations
@@ -23,16 +27,23 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from fibreplan.optimise._bound import dual_ascent
+from fibreplan.optimise._graph import canonical_csr
 from fibreplan.optimise._graph import canonical_edges
+from fibreplan.optimise._heuristic import heuristic_tree
 
 __all__ = ["ExactResult", "solve_exact"]
 
 logger = logging.getLogger(__name__)
 
-import os
-_GSEC2 = os.environ.get("G2", "1") == "1"
-_ANTI = os.environ.get("AP", "1") == "1"
 _EPS = 1e-6
+#: Nested cuts per terminal and separation round (Koch & Martin 1998).
+_NESTED = 3
+#: Also add root-side minimum cuts (besides terminal-side "back" cuts).
+_FRONT = True
+#: Run the LP-guided primal heuristic every this many LP rounds.
+_PRIMAL_EVERY = 3
+#: Extra HiGHS options for the LP phase.
+_LP_OPTIONS: dict[str, object] = {}
 _SCALE = 1_000_000  # integer capacity scale for scipy's maximum_flow
 
 
@@ -49,7 +60,8 @@ class ExactResult:
     lower_bound : float
         Valid lower bound on the optimum.
     optimal : bool
-        Whether ``cost == lower_bound`` was proven.
+        Whether optimality was proven: of ``edges``, or -- when ``edges`` is
+        empty -- of the caller's incumbent of weight ``upper_bound``.
     """
 
     edges: npt.NDArray[np.int64]
@@ -68,7 +80,8 @@ class _Cutter:
         self.head = np.asarray(coo.col, dtype=np.int64)
         self.cost = np.asarray(coo.data, dtype=np.float64)
         self.root = root
-        self.nested = 3
+        self.nested = _NESTED
+        self.front = _FRONT
         self.terminals = terminals[terminals != root]
         self.narc = self.tail.size
         # arc index matrix (arc id + 1) for building capacity matrices in one step
@@ -81,7 +94,9 @@ class _Cutter:
         """Arcs entering node set ``W`` (boolean mask)."""
         return np.flatnonzero(~W[self.tail] & W[self.head])
 
-    def _reach(self, mask_arcs: npt.NDArray[np.bool_], start: int, *, reverse: bool) -> npt.NDArray[np.bool_]:
+    def _reach(
+        self, mask_arcs: npt.NDArray[np.bool_], start: int, *, reverse: bool
+    ) -> npt.NDArray[np.bool_]:
         t, h = (self.head, self.tail) if reverse else (self.tail, self.head)
         G = sp.csr_array(
             (np.ones(int(mask_arcs.sum())), (t[mask_arcs], h[mask_arcs])), shape=(self.n, self.n)
@@ -91,7 +106,9 @@ class _Cutter:
         out[order] = True
         return out
 
-    def separate(self, x: npt.NDArray[np.float64], *, flows: bool = True) -> list[npt.NDArray[np.int64]]:
+    def separate(
+        self, x: npt.NDArray[np.float64], *, flows: bool = True
+    ) -> list[npt.NDArray[np.int64]]:
         """Return violated Steiner cuts (arc index arrays) for arc values ``x``."""
         cuts: list[npt.NDArray[np.int64]] = []
         seen: set[bytes] = set()
@@ -131,7 +148,8 @@ class _Cutter:
                 Sv = np.zeros(self.n, dtype=bool)
                 Sv[order] = True
                 a1 = self.cut_row(~Sv)
-                add(a1)
+                if self.front:
+                    add(a1)
                 # back cut: nodes that still reach t in the residual graph
                 order = csgraph.breadth_first_order(
                     resid.T.tocsr(), t, directed=True, return_predecessors=False
@@ -141,7 +159,8 @@ class _Cutter:
                 a2 = self.cut_row(Tv)
                 add(a2)
                 # nested cuts (Koch & Martin 1998): saturate this cut and look again
-                C.data[a1] = _SCALE
+                if self.front:
+                    C.data[a1] = _SCALE
                 C.data[a2] = _SCALE
         return cuts
 
@@ -226,11 +245,12 @@ def solve_exact(
 
     # ---- model --------------------------------------------------------------
     h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    h.setOptionValue("output_flag", False)  # noqa: FBT003
     # warm-started dual simplex between cut rounds: presolve would discard the basis
     h.setOptionValue("presolve", "off")
     h.setOptionValue("solver", "simplex")
+    for k, v in _LP_OPTIONS.items():
+        h.setOptionValue(k, v)
     narc = cut.narc
     ub_col = np.ones(narc)
     ub_col[cut.head == root] = 0.0  # nothing enters the root
@@ -267,12 +287,12 @@ def solve_exact(
         # flow balance: x(in) <= x(out)
         row(np.concatenate([ins, outs]), np.r_[np.ones(ins.size), -np.ones(outs.size)], -inf, 0.0)
         # x_vw <= x(in(v)) for each out-arc
-        for a in (outs.tolist() if _GSEC2 else []):
+        for a in outs.tolist():
             row(np.r_[a, ins], np.r_[1.0, -np.ones(ins.size)], -inf, 0.0)
     # antiparallel arcs: x_uv + x_vu <= 1
     rev = np.lexsort((cut.tail, cut.head))
     anti = np.flatnonzero(cut.tail < cut.head)
-    for a in (anti.tolist() if _ANTI else []):
+    for a in anti.tolist():
         row(np.array([a, rev[a]]), np.ones(2), -inf, 1.0)
     if starts:
         h.addRows(
@@ -306,15 +326,32 @@ def solve_exact(
     lower = bound_of(da.lower_bound) if integral else da.lower_bound * (1 - 1e-9)
     # ---- LP cutting-plane loop ---------------------------------------------
     rounds = 0
+    fixed_total = 0
+    best_edges = np.empty((0, 2), dtype=np.int64)
+    best = math.inf
     x = np.zeros(narc)
     lp_done = False
     while remaining() > 0:
         h.setOptionValue("time_limit", max(remaining(), 0.01))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            logger.warning("HiGHS LP stopped with status %s", h.getModelStatus())
             break
-        x = np.asarray(h.getSolution().col_value)
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
         lp_val = h.getInfo().objective_function_value
+        if rounds % _PRIMAL_EVERY == 0 and lp_val < upper_bound - 1e-9 * max(1.0, upper_bound):
+            e = _lp_primal(cut, x, tc)
+            if e is not None:
+                c = float(Ac[e[:, 0], e[:, 1]].sum())
+                if c < upper_bound - 1e-9 * max(1.0, upper_bound):
+                    logger.debug("exact: LP-guided heuristic %.6g (was %.6g)", c, upper_bound)
+                    upper_bound, best = c, c
+                    best_edges = canonical_edges(keep[e])
+        if math.isfinite(upper_bound):
+            fixed_total += _fix_by_reduced_cost(
+                h, sol, lp_val, upper_bound, ub_col, integral=integral
+            )
         cuts = cut.separate(x)
         rounds += 1
         if not cuts:
@@ -322,15 +359,21 @@ def solve_exact(
             lp_done = True
             break
         _add_cut_rows(h, cuts)
-    logger.debug("exact: %d LP rounds, bound %.6g, %d rows", rounds, lower, h.getNumRow())
+    logger.debug(
+        "exact: %d LP rounds, bound %.6g, %d rows, %d arcs fixed by LP reduced costs",
+        rounds,
+        lower,
+        h.getNumRow(),
+        fixed_total,
+    )
     frac = np.abs(x - np.rint(x)) > _EPS
     if lp_done and not frac.any():
         edges = arcs_to_edges(x)
         c = float(cut.cost[x > 0.5].sum())
-        return ExactResult(edges, c, min(lower, c), True)
+        return ExactResult(edges, c, min(lower, c), optimal=True)
     if lp_done and lower >= upper_bound - 1e-9 * max(1.0, upper_bound):
-        # the heuristic tree is optimal
-        return ExactResult(np.empty((0, 2), dtype=np.int64), math.inf, lower, True)
+        # the incumbent (LP-guided or the caller's heuristic tree) is optimal
+        return ExactResult(best_edges, best, lower, optimal=True)
 
     # ---- MIP with lazy connectivity cuts ------------------------------------
     h.changeColsIntegrality(narc, np.arange(narc, dtype=np.int32), np.ones(narc, dtype=np.uint8))
@@ -341,8 +384,6 @@ def solve_exact(
     warm = None
     if warm_edges is not None and warm_edges.size:
         warm = _orient(warm_edges, pos, cut)
-    best_edges = np.empty((0, 2), dtype=np.int64)
-    best = math.inf
     while remaining() > 0:
         h.setOptionValue("time_limit", max(remaining(), 0.01))
         if warm is not None:
@@ -362,14 +403,60 @@ def solve_exact(
                 if val < best:
                     best, best_edges = val, arcs_to_edges(x)
                 lower = min(lower, best)
-                return ExactResult(best_edges, best, lower, True)
+                return ExactResult(best_edges, best, lower, optimal=True)
             _add_cut_rows(h, cuts)
             continue
         # time limit or other stop: keep the dual bound and any incumbent
         if np.isfinite(info.mip_dual_bound):
             lower = max(lower, bound_of(info.mip_dual_bound))
         break
-    return ExactResult(best_edges, best, lower, False)
+    return ExactResult(best_edges, best, lower, optimal=False)
+
+
+def _lp_primal(
+    cut: _Cutter, x: npt.NDArray[np.float64], terminals: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64] | None:
+    """Heuristic tree on the support of an LP solution (compressed node ids), or None."""
+    on = x > 1e-3
+    if not on.any():
+        return None
+    S = canonical_csr(
+        sp.coo_array((cut.cost[on], (cut.tail[on], cut.head[on])), shape=(cut.n, cut.n))
+    )
+    _, lab = csgraph.connected_components(S, directed=False)
+    if not np.all(lab[terminals] == lab[terminals[0]]):
+        return None
+    return heuristic_tree(S, terminals, n_roots=1)
+
+
+def _fix_by_reduced_cost(
+    h: highspy.Highs,
+    sol: highspy.HighsSolution,
+    lp_val: float,
+    upper_bound: float,
+    ub_col: npt.NDArray[np.float64],
+    *,
+    integral: bool,
+) -> int:
+    """Fix to 0 every arc whose LP reduced-cost bound exceeds ``upper_bound``.
+
+    Any feasible ``x`` with ``x_a = 1`` costs at least ``lp_val + d_a`` for the
+    reduced cost ``d_a`` of an optimal dual solution of the current LP (a
+    relaxation), so an arc whose bound is strictly above the incumbent weight
+    ``upper_bound`` lies in no minimum tree. Returns the number of arcs newly
+    fixed; O(number of arcs).
+    """
+    d = np.asarray(sol.col_dual)
+    lb_arc = lp_val + d
+    if integral:
+        lb_arc = np.ceil(lb_arc - 1e-6)
+    dead = (lb_arc > upper_bound + 1e-6 * max(1.0, abs(upper_bound))) & (ub_col > 0)
+    k = int(dead.sum())
+    if k:
+        idx = np.flatnonzero(dead).astype(np.int32)
+        ub_col[idx] = 0.0
+        h.changeColsBounds(k, idx, np.zeros(k), np.zeros(k))
+    return k
 
 
 def _orient(

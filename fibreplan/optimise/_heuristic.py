@@ -2,10 +2,11 @@
 
 Everything works on the canonical graph form of :mod:`fibreplan.optimise._graph`
 (symmetric ``scipy.sparse.csr_array`` with positive weights) and on trees given
-as sorted ``(k, 2)`` int64 node-pair arrays. The hot paths are one call each to
+as sorted ``(k, 2)`` int64 node-pair arrays. The hot paths are calls to
 :func:`scipy.sparse.csgraph.dijkstra` (multi-source, ``min_only=True``: the
 Voronoi regions of a node set), :func:`scipy.sparse.csgraph.minimum_spanning_tree`
-and vectorised numpy; no Python loop runs over all edges.
+and vectorised numpy; Python loops run over terminals, SPH path nodes and
+candidate moves, never over all edges of the graph.
 """
 
 from __future__ import annotations
@@ -29,14 +30,25 @@ __all__ = ["heuristic_tree", "mst_distance_network_tree"]
 
 logger = logging.getLogger(__name__)
 
-#: largest terminal count for which the shortest-path heuristic is used as a start
-_SPH_MAX_TERMINALS = 64
-#: work budget (terminals x (edges + nodes)) for the shortest-path-heuristic roots
-_SPH_WORK = 3_000_000
-#: graphs with at most this many edges get one perturbed restart by default
-_SMALL_EDGES = 2_000
+#: shortest-path-heuristic starts need |T| Dijkstra runs and a |T| x n matrix:
+#: used while terminals x (edges + nodes) and terminals x nodes stay below these
+_SPH_WORK = 20_000_000
+_SPH_MEMORY = 5_000_000
+#: SPH roots by default: this many divided by the number of terminals (1 to 16)
+_ROOT_WORK = 600
+#: default perturbed restarts: one per this many edges, at most _MAX_RESTARTS (0: off,
+#: they cost more time than networkx's Mehlhorn takes on SteinLib C/D)
+_RESTART_EDGES = 3_000
+_MAX_RESTARTS = 0
+#: relative weight noise of a restart, and the extra noise on the best tree's edges
+_NOISE = 0.1
+_PENALTY = 0.5
 #: work budget (edges + nodes) deciding how many constructions get the local search
 _LS_WORK = 2_000
+#: Mehlhorn's tree gets the local search if at most this much dearer than the best SPH tree
+_LS_MEHLHORN_SLACK = 0.05
+#: ... and always when there are at most this many terminals (small trees: cheap)
+_LS_MEHLHORN_TERMINALS = 20
 
 
 def mst_distance_network_tree(
@@ -85,69 +97,106 @@ def mst_distance_network_tree(
     return canonical_edges(prune_leaves(voronoi_tree(g, t), is_term))
 
 
-def _shortest_path_heuristic(
-    g: Graph, terminals: npt.NDArray[np.int64], root: int
+def _terminal_distances(
+    g: Graph, terminals: npt.NDArray[np.int64], limit: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+    """Return distances and predecessors from every terminal, shape ``(|T|, n)``, up to ``limit``.
+
+    The shortest-path heuristic never joins a terminal farther from the tree
+    than the bottleneck of the terminal distance network's MST (some MST edge
+    crosses every cut), so searches stop there; farther entries are ``inf``.
+    """
+    dist, pred = csgraph.dijkstra(
+        g.A,
+        directed=True,
+        indices=terminals,
+        return_predecessors=True,
+        limit=limit * (1.0 + 1e-9) + 1e-12,
+    )
+    return dist, pred
+
+
+def _sph_from_matrix(
+    terminals: npt.NDArray[np.int64],
+    dist: npt.NDArray[np.float64],
+    pred: npt.NDArray[np.int32],
+    root: int,
 ) -> npt.NDArray[np.int64]:
-    r"""Return the Takahashi-Matsuyama shortest-path heuristic tree grown from ``root``.
+    r"""Return the shortest-path-heuristic tree from terminal index ``root``.
 
     Parameters
     ----------
-    g : Graph
-        Prepared graph.
     terminals : numpy.ndarray of int64
         Distinct terminals.
+    dist, pred : numpy.ndarray, shape (|T|, n)
+        Distances and predecessors of shortest paths from every terminal.
     root : int
-        Terminal the tree starts from.
+        Index into ``terminals`` of the start.
 
     Returns
     -------
     numpy.ndarray of int64, shape (k, 2)
-        Tree edges (not canonical, not pruned).
+        Tree edges (not canonical; ties may leave a cycle, removed by the
+        caller's MST).
 
     Notes
     -----
-    Repeatedly joins the terminal nearest to the current tree by a shortest
-    path. Distances to the tree are kept incrementally: after a path ``P`` is
-    added, one multi-source Dijkstra from ``P`` lowers them. Time
-    :math:`O(|T| (m + n \log n))`, so it is only used for few terminals.
+    Takahashi and Matsuyama's heuristic: repeatedly join the terminal nearest
+    to the tree by a shortest path. With all terminal distances at hand, the
+    distance of every pending terminal to the tree is a running minimum over
+    the columns of the newly added nodes, so each step is :math:`O(|T| \cdot
+    |P|)` numpy work and a whole tree :math:`O(|T| n)` after the
+    :math:`O(|T| (m + n \log n))` Dijkstra runs shared by all roots.
 
     References
     ----------
     .. [1] H. Takahashi and A. Matsuyama, "An approximate solution for the
        Steiner problem in graphs", Math. Japonica 24(6):573-577, 1980.
-    .. [2] C. C. Ribeiro, E. Uchoa and R. F. Werneck, "A hybrid GRASP with
-       perturbations for the Steiner problem in graphs", INFORMS Journal on
-       Computing 14(3):228-246, 2002. doi:10.1287/ijoc.14.3.228.116
     """
-    in_tree = np.zeros(g.n, dtype=bool)
-    in_tree[root] = True
-    dist, pred = csgraph.dijkstra(g.A, directed=True, indices=root, return_predecessors=True)
-    pending = terminals[terminals != root]
-    us: list[npt.NDArray[np.int64]] = []
-    vs: list[npt.NDArray[np.int64]] = []
-    while pending.size:
-        j = int(np.argmin(dist[pending]))
-        t = int(pending[j])
-        pending = np.delete(pending, j)
-        path = [t]
-        x = t
-        while not in_tree[x]:
-            x = int(pred[x])
-            path.append(x)
-        p = np.asarray(path, dtype=np.int64)
-        us.append(p[:-1])
-        vs.append(p[1:])
-        new = p[:-1]
-        in_tree[new] = True
-        if not pending.size:
+    k, n = dist.shape
+    tidx = np.full(n, -1, dtype=np.int64)
+    tidx[terminals] = np.arange(k)
+    in_tree = np.zeros(n, dtype=bool)
+    r = int(terminals[root])
+    in_tree[r] = True
+    to_tree = dist[:, r].copy()
+    near = np.full(k, r, dtype=np.int64)
+    to_tree[root] = np.inf
+    done = np.zeros(k, dtype=bool)
+    done[root] = True
+    us: list[int] = []
+    vs: list[int] = []
+    for _ in range(k - 1):
+        j = int(np.argmin(to_tree))
+        if not np.isfinite(to_tree[j]):
             break
-        d2, p2, _ = csgraph.dijkstra(
-            g.A, directed=True, indices=new, min_only=True, return_predecessors=True
-        )
-        better = d2 < dist
-        dist[better] = d2[better]
-        pred[better] = p2[better]
-    return np.column_stack([np.concatenate(us), np.concatenate(vs)])
+        row = pred[j]
+        x = int(near[j])
+        new: list[int] = []
+        while x != terminals[j]:
+            y = int(row[x])
+            us.append(x)
+            vs.append(y)
+            if in_tree[y]:
+                break
+            new.append(y)
+            x = y
+        to_tree[j] = np.inf
+        done[j] = True
+        if not new:
+            continue
+        nodes = np.asarray(new, dtype=np.int64)
+        in_tree[nodes] = True
+        hit = tidx[nodes]
+        done[hit[hit >= 0]] = True
+        to_tree[done] = np.inf
+        sub = dist[:, nodes]
+        arg = sub.argmin(axis=1)
+        best = sub[np.arange(k), arg]
+        better = (best < to_tree) & ~done
+        to_tree[better] = best[better]
+        near[better] = nodes[arg[better]]
+    return np.column_stack([np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64)])
 
 
 def heuristic_tree(
@@ -169,15 +218,17 @@ def heuristic_tree(
     terminals : numpy.ndarray of int64
         Distinct terminal nodes, all in one connected component.
     seed : int, default 0
-        Seed of the random choice of roots and weight perturbations; the result
-        is a deterministic function of ``(A, terminals, seed, n_roots,
-        local_search)`` when no ``deadline`` cuts the search short.
+        Seed of the random choice of SPH roots and weight perturbations; the
+        result is a deterministic function of ``(A, terminals, seed, n_roots,
+        local_search)`` unless a ``deadline`` cuts the search short.
     n_roots : int or None, default None
-        Number of constructions: shortest-path heuristic roots when there are
-        at most 64 terminals, otherwise Mehlhorn trees on randomly perturbed
-        weights. ``None`` picks it from the instance size (fewer on big graphs).
+        Number of shortest-path-heuristic (SPH) constructions, each from a
+        random terminal; on instances too big for SPH (``|T| (m + n) > 2e7`` or
+        ``|T| n > 5e6``) the number of restarts from Mehlhorn's heuristic on
+        randomly perturbed weights instead. ``None``: ``clip(600 // |T|, 1,
+        16)`` SPH roots where SPH is affordable, no perturbed restarts.
     local_search : bool, default True
-        Improve every start with :func:`fibreplan.optimise._local_search.local_search`.
+        Improve the best constructions by local search.
     deadline : float or None, default None
         A ``time.perf_counter()`` value; after it no further start or
         improvement is tried and the best tree so far is returned.
@@ -190,16 +241,24 @@ def heuristic_tree(
 
     Notes
     -----
-    The first start is always Mehlhorn's distance-network heuristic
-    (:func:`mst_distance_network_tree`), so the result is never costlier than
-    it, and the local search only accepts strict improvements: the cost is at
-    most ``2 (1 - 1/l)`` times the optimum. Further starts are the
-    shortest-path heuristic from several terminals (few terminals) or
-    Mehlhorn on weights multiplied by random factors in ``[1, 1.25)`` (many
-    terminals), each followed by the local search (Steiner-vertex insertion,
-    key-path exchange, key-vertex elimination). Time per start is
-    :math:`O(m + n \log n)` per local-search pass for Mehlhorn starts and
-    :math:`O(|T| (m + n \log n))` for a shortest-path start.
+    Constructions: Mehlhorn's distance-network heuristic (always; see
+    :func:`mst_distance_network_tree`) and, where affordable, the
+    shortest-path heuristic from ``n_roots`` random terminals, computed from
+    one batch of Dijkstra runs from all terminals that stop at the bottleneck
+    of the terminal distance network. Mehlhorn's tree (unless more than 5 %
+    dearer than the best SPH tree with over 20 terminals) and the cheapest
+    SPH trees (``max(1, 2000 // (m + n))`` of them) then get the
+    local search of :func:`fibreplan.optimise._local_search.local_search`
+    (Steiner-vertex insertion and elimination, key-path exchange, key-vertex
+    elimination), which only accepts strict improvements.
+
+    Guarantee: a valid Steiner tree, never costlier than
+    :func:`mst_distance_network_tree` (hence at most ``2 (1 - 1/l)`` times
+    the optimum, ``l`` the leaves of an optimal tree). Time
+    :math:`O(m + n \log n)` for Mehlhorn, :math:`O(|T| (m + n \log n))` for
+    the SPH distances (usually far less thanks to the search limit) plus
+    :math:`O(|T| n)` per SPH root, and :math:`O(m + n \log n)` numpy/C work
+    per local-search pass; a few passes reach the local optimum.
 
     References
     ----------
@@ -230,34 +289,43 @@ def heuristic_tree(
             return _improve(g, edges, is_term, deadline=deadline)
         return edges
 
-    mehlhorn = mst_prune(g, np.unique(voronoi_tree(g, t)), is_term)
+    first, bottleneck = voronoi_tree(g, t, with_bottleneck=True)
+    mehlhorn = mst_prune(g, first.ravel(), is_term)
     if t.size == 2:
         return canonical_edges(mehlhorn)
 
-    use_sph = t.size <= _SPH_MAX_TERMINALS
+    use_sph = t.size * (g.m + g.n) <= _SPH_WORK and t.size * g.n <= _SPH_MEMORY
     if n_roots is None:
-        if use_sph:
-            n_starts = int(np.clip(_SPH_WORK // (t.size * (g.m + g.n)), 1, 16))
-        else:
-            n_starts = 1 if g.m <= _SMALL_EDGES else 0
+        n_starts = int(np.clip(_ROOT_WORK // t.size, 1, 16)) if use_sph else 0
+        n_restarts = int(np.clip(g.m // _RESTART_EDGES, 0, _MAX_RESTARTS))
     else:
-        n_starts = max(int(n_roots), 0)
+        n_starts = max(int(n_roots), 0) if use_sph else 0
+        n_restarts = 0 if use_sph else max(int(n_roots), 0)
 
-    # constructions: Mehlhorn, then SPH from random terminals (few terminals);
+    # constructions: Mehlhorn, then SPH from random terminals;
     # the cheapest few get the local search
     pool = [(g.cost(mehlhorn), 0, mehlhorn)]
-    if use_sph:
-        for i, r in enumerate(rng.permutation(t)[: min(n_starts, t.size)]):
+    if use_sph and n_starts and not expired():
+        dist, pred = _terminal_distances(g, t, bottleneck)
+        for i, r in enumerate(rng.permutation(t.size)[: min(n_starts, t.size)]):
             if expired():
                 break
-            tree = mst_prune(g, np.unique(_shortest_path_heuristic(g, t, int(r))), is_term)
+            tree = mst_prune(g, _sph_from_matrix(t, dist, pred, int(r)).ravel(), is_term)
             pool.append((g.cost(tree), i + 1, tree))
-    pool.sort(key=lambda item: (item[0], item[1]))
-    n_ls = int(np.clip(_LS_WORK // (g.m + g.n), 2, 16))
-    best, best_cost = pool[0][2], pool[0][0]
+    # local search on Mehlhorn's tree and on the cheapest SPH trees
+    sph = sorted(pool[1:], key=lambda item: (item[0], item[1]))
+    n_ls = int(np.clip(_LS_WORK // (g.m + g.n), 1, 16))
+    best_cost, _, best = min(pool, key=lambda item: (item[0], item[1]))
     seen: list[float] = []
-    for cost0, _, tree in pool:
-        if len(seen) >= n_ls or expired():
+    # Mehlhorn's tree is improved too unless it starts far behind the best SPH tree
+    keep_mehlhorn = (
+        not sph
+        or t.size <= _LS_MEHLHORN_TERMINALS
+        or pool[0][0] <= sph[0][0] * (1.0 + _LS_MEHLHORN_SLACK)
+    )
+    order = [pool[0], *sph] if keep_mehlhorn else sph
+    for cost0, _, tree in order[: n_ls + int(keep_mehlhorn)]:
+        if expired():
             break
         if any(abs(cost0 - c) <= 1e-9 * max(c, 1.0) for c in seen):
             continue
@@ -267,43 +335,17 @@ def heuristic_tree(
         if cost < best_cost - 1e-9 * max(best_cost, 1.0):
             best, best_cost = cand, cost
 
-    # restarts: Mehlhorn on randomly perturbed weights (many terminals)
-    for i in range(0 if use_sph else n_starts):
+    # restarts: Mehlhorn on perturbed weights, edges of the best tree made dearer
+    for i in range(n_restarts):
         if expired():
             break
-        factors = 1.0 + 0.25 * rng.random(g.m)
-        start = mst_prune(g, np.unique(voronoi_tree(g.perturbed(factors), t)), is_term)
+        factors = 1.0 + _NOISE * rng.random(g.m)
+        in_best = g.edge_ids(best)
+        factors[in_best] += _PENALTY * rng.random(in_best.size)
+        start = mst_prune(g, voronoi_tree(g.perturbed(factors), t).ravel(), is_term)
         cand = improve(start)
         cost = g.cost(cand)
         logger.debug("restart %d: cost %.6g (best %.6g)", i, cost, best_cost)
-        if cost < best_cost - 1e-9 * max(best_cost, 1.0):
-            best, best_cost = cand, cost
-    return canonical_edges(best)
-
-    use_sph = t.size <= _SPH_MAX_TERMINALS
-    if n_roots is None:
-        if use_sph:
-            n_starts = int(min(t.size, max(2, 4_000_000 // max(g.m * t.size, 1))))
-            n_starts = min(n_starts, 8)
-        else:
-            n_starts = 3 if g.m <= 200_000 else 0
-    else:
-        n_starts = max(int(n_roots), 0)
-    roots = rng.permutation(t)[: min(n_starts, t.size)] if use_sph else None
-
-    for i in range(n_starts):
-        if expired():
-            break
-        if use_sph and roots is not None:
-            if i >= roots.size:
-                break
-            start = _shortest_path_heuristic(g, t, int(roots[i]))
-        else:
-            factors = 1.0 + 0.25 * rng.random(g.m)
-            start = voronoi_tree(g.perturbed(factors), t)
-        cand = improve(mst_prune(g, np.unique(start), is_term))
-        cost = g.cost(cand)
-        logger.debug("start %d: cost %.6g (best %.6g)", i, cost, best_cost)
         if cost < best_cost - 1e-9 * max(best_cost, 1.0):
             best, best_cost = cand, cost
     return canonical_edges(best)

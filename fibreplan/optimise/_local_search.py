@@ -1,11 +1,13 @@
 """Vectorised building blocks and local search for Steiner trees in graphs.
 
-The moves follow Uchoa and Werneck (2010): Steiner-vertex insertion (by
-minimum spanning trees over the tree's node set), key-path exchange and
-key-vertex elimination. Instead of their dynamic trees and mergeable heaps the
-moves here are evaluated in bulk from one multi-source Dijkstra (Voronoi
-regions of the tree's key vertices, with the inner vertices of key paths
-blocked), which suits :mod:`scipy.sparse.csgraph` and numpy.
+The moves follow Uchoa and Werneck (2010): Steiner-vertex insertion and
+elimination (judged by minimum spanning trees over the tree's node set),
+key-path exchange and key-vertex elimination. Instead of their dynamic trees
+and mergeable heaps the moves are estimated in bulk -- path maxima by binary
+lifting, replacement edges by one union-find sweep, reconnections from one
+multi-source Dijkstra (the Voronoi regions of all tree vertices) -- which suits
+:mod:`scipy.sparse.csgraph` and numpy; every accepted move is re-checked by an
+exact MST of the new node set.
 
 A tree is a ``(k, 2)`` int64 array of node pairs (not necessarily canonical
 inside this module; :func:`fibreplan.optimise._graph.canonical_edges` makes it
@@ -32,6 +34,9 @@ _REL_TOL = 1e-9
 _MAX_ROUNDS = 100
 _SINGLE_TRIES = 3
 _KVE_HOPS = 12
+_QUICK_PRUNE_LEVELS = 8
+#: stop once a whole pass gains less than this fraction of the cost
+_MIN_ROUND_GAIN = 1e-5
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,13 @@ class Graph:
         return float(self.ew[self.edge_ids(edges)].sum())
 
 
+def _nodes_of(n: int, items: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Return the distinct node ids in ``items``, sorted (a mask, faster than ``np.unique``)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[items.ravel()] = True
+    return np.flatnonzero(mask)
+
+
 def _mark_ancestors(
     pred: npt.NDArray[np.int32], starts: npt.NDArray[np.int64], marked: npt.NDArray[np.bool_]
 ) -> None:
@@ -166,13 +178,13 @@ def _mark_ancestors(
     marked : numpy.ndarray of bool
         Marks, updated in place; a marked node stops the walk.
     """
-    frontier = np.unique(starts)
-    frontier = frontier[~marked[frontier]]
+    frontier = starts[~marked[starts]]
     while frontier.size:
         marked[frontier] = True
         up = pred[frontier]
         up = up[up >= 0]
-        frontier = np.unique(up[~marked[up]])
+        # duplicates (siblings) are harmless: marking is idempotent
+        frontier = up[~marked[up]]
 
 
 def prune_leaves(
@@ -199,9 +211,20 @@ def prune_leaves(
     """
     if edges.shape[0] == 0:
         return edges
-    nodes, inv = np.unique(edges, return_inverse=True)
-    inv = inv.reshape(-1, 2)
+    nodes = _nodes_of(is_term.size, edges)
+    loc = np.full(is_term.size, -1, dtype=np.int64)
+    loc[nodes] = np.arange(nodes.size)
+    inv = loc[edges]
     k = nodes.size
+    # cheap path: strip Steiner leaves level by level while few levels remain
+    steiner = ~is_term[nodes]
+    alive = np.ones(edges.shape[0], dtype=bool)
+    for _ in range(_QUICK_PRUNE_LEVELS):
+        deg = np.bincount(inv[alive].ravel(), minlength=k)
+        leaf = steiner & (deg == 1)
+        if not leaf.any():
+            return edges[alive]
+        alive &= ~(leaf[inv[:, 0]] | leaf[inv[:, 1]])
     tree = sp.coo_array((np.ones(edges.shape[0]), (inv[:, 0], inv[:, 1])), shape=(k, k)).tocsr()
     term_local = np.flatnonzero(is_term[nodes])
     if term_local.size == 0:
@@ -230,7 +253,7 @@ def mst_prune(
     g : Graph
         Prepared graph.
     nodes : numpy.ndarray of int64
-        Distinct nodes whose induced subgraph is spanned.
+        Nodes whose induced subgraph is spanned (repeats are ignored).
     is_term : numpy.ndarray of bool, shape (n,)
         Terminal mask.
 
@@ -250,9 +273,9 @@ def mst_prune(
     .. [1] E. Uchoa and R. F. Werneck, "Fast local search for Steiner trees in
        graphs", Proc. ALENEX 2010, pp. 1-10. doi:10.1137/1.9781611972900.1
     """
-    nodes = np.unique(nodes)
     inside = np.zeros(g.n, dtype=bool)
     inside[nodes] = True
+    nodes = np.flatnonzero(inside)
     sel = inside[g.eu] & inside[g.ev]
     loc = np.full(g.n, -1, dtype=np.int64)
     loc[nodes] = np.arange(nodes.size)
@@ -261,6 +284,13 @@ def mst_prune(
     mst = sp.coo_array(csgraph.minimum_spanning_tree(sub))
     edges = np.column_stack([nodes[mst.row], nodes[mst.col]]).astype(np.int64)
     return prune_leaves(edges, is_term)
+
+
+def _pair_keys(mst: sp.coo_array, k: int) -> npt.NDArray[np.int64]:
+    """Return ``min * k + max`` of every stored pair in int64 (scipy gives int32 indices)."""
+    r = np.asarray(mst.row, dtype=np.int64)
+    c = np.asarray(mst.col, dtype=np.int64)
+    return np.minimum(r, c) * k + np.maximum(r, c)
 
 
 def _boundary(
@@ -339,7 +369,9 @@ def _voronoi(
     return dist, pred, np.asarray(base, dtype=np.int64)
 
 
-def voronoi_tree(g: Graph, sources: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def voronoi_tree(
+    g: Graph, sources: npt.NDArray[np.int64], *, with_bottleneck: bool = False
+) -> npt.NDArray[np.int64] | tuple[npt.NDArray[np.int64], float]:
     r"""Return Mehlhorn's tree (before MST and pruning) connecting ``sources``.
 
     Parameters
@@ -348,12 +380,17 @@ def voronoi_tree(g: Graph, sources: npt.NDArray[np.int64]) -> npt.NDArray[np.int
         Prepared graph.
     sources : numpy.ndarray of int64
         Distinct nodes to connect, all in one component.
+    with_bottleneck : bool, default False
+        Also return the largest edge of the distance-network MST.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (k, 2)
+    edges : numpy.ndarray of int64, shape (k, 2)
         Tree edges: boundary edges of the MST of the Voronoi distance network
         plus the shortest paths joining their ends to the region bases.
+    bottleneck : float
+        Only with ``with_bottleneck``: the largest distance-network MST edge
+        (every cut between sources is crossed by a path no longer than it).
 
     Notes
     -----
@@ -373,10 +410,11 @@ def voronoi_tree(g: Graph, sources: npt.NDArray[np.int64]) -> npt.NDArray[np.int
     lo, hi, cost, e = _boundary(g, dist, base, sidx)
     net = sp.csr_array((cost, (lo, hi)), shape=(k, k))
     mst = sp.coo_array(csgraph.minimum_spanning_tree(net))
-    pos = np.searchsorted(
-        lo * k + hi, np.minimum(mst.row, mst.col) * k + np.maximum(mst.row, mst.col)
-    )
-    return _expand(g, pred, e[pos])
+    pos = np.searchsorted(lo * k + hi, _pair_keys(mst, k))
+    edges = _expand(g, pred, e[pos])
+    if with_bottleneck:
+        return edges, float(mst.data.max()) if mst.nnz else 0.0
+    return edges
 
 
 def _expand(
@@ -457,8 +495,9 @@ def _key_paths(g: Graph, edges: npt.NDArray[np.int64], is_term: npt.NDArray[np.b
     raw = np.where(inner[u], label[u], np.where(inner[v], label[v], -1)).astype(np.int64)
     kk = raw < 0
     raw[kk] = n + np.arange(int(kk.sum()))
-    _, pid = np.unique(raw, return_inverse=True)
-    pid = pid.ravel()
+    used = np.zeros(n + int(kk.sum()), dtype=bool)
+    used[raw] = True
+    pid = (np.cumsum(used) - 1)[raw]
     p = int(pid.max()) + 1
     w = g.ew[g.edge_ids(edges)]
     pcost = np.bincount(pid, weights=w, minlength=p)
@@ -507,17 +546,16 @@ class _Cands:
     """Candidate connections between key vertices (cheapest per key-vertex pair).
 
     Candidate ``i`` joins key vertices ``lo[i] < hi[i]`` at cost ``cost[i]`` by
-    the boundary edge ``edge[i]``, the shortest paths from its ends to their
-    region bases in Voronoi diagram ``tag[i]`` (0: key vertices with inner
-    vertices blocked, 1: all tree vertices) and, for a base that is an inner
-    vertex, the piece of its key path to the chosen key end (``seg_*``).
+    the boundary edge ``edge[i]`` between the Voronoi regions of two tree
+    vertices, the shortest paths from its ends to those tree vertices and, for
+    a tree vertex inside a key path, the piece of that key path to the chosen
+    key end (``seg_*``).
     """
 
     lo: npt.NDArray[np.int64]
     hi: npt.NDArray[np.int64]
     cost: npt.NDArray[np.float64]
     edge: npt.NDArray[np.int64]
-    tag: npt.NDArray[np.int64]
     seg_a: npt.NDArray[np.int64]  # inner base (or -1) of the first end
     seg_a_end: npt.NDArray[np.int64]  # key end (global id) it is joined to
     seg_b: npt.NDArray[np.int64]
@@ -552,10 +590,15 @@ def _side_variants(
     )
 
 
-def _candidates(
-    g: Graph, kp: _KeyPaths, limit: float
-) -> tuple[_Cands, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """Build candidate key-vertex connections from two Voronoi diagrams.
+def _candidates(g: Graph, kp: _KeyPaths, limit: float) -> tuple[_Cands, npt.NDArray[np.int32]]:
+    """Build candidate key-vertex connections from the Voronoi regions of the tree vertices.
+
+    Every boundary edge between the regions of tree vertices ``a`` and ``b``
+    is a path outside the tree joining them. A key vertex stands for itself;
+    an inner vertex of a key path stands for either end of its key path, at
+    the extra cost of the piece of key path in between, so the path plus that
+    piece joins two key vertices. The cheapest such connection per pair of key
+    vertices is kept.
 
     Parameters
     ----------
@@ -570,40 +613,29 @@ def _candidates(
     -------
     cands : _Cands
         Cheapest candidate per key-vertex pair.
-    pred_blocked, pred_all : numpy.ndarray
-        Shortest-path forests of the two diagrams, for expansion.
+    pred : numpy.ndarray
+        Shortest-path forest of the regions, for expansion.
     """
-    A = g.A.copy()
-    A.data = np.where(kp.inner[A.indices], np.inf, A.data)
-    dist0, pred0, base0 = _voronoi(A, kp.key)
-    lo0, hi0, c0, e0 = _boundary(g, dist0, base0, kp.kidx, limit)
-    dist1, pred1, base1 = _voronoi(g.A, kp.nodes)
+    dist, pred, base = _voronoi(g.A, kp.nodes)
     tidx = np.full(g.n, -1, dtype=np.int64)
     tidx[kp.nodes] = np.arange(kp.nodes.size)
-    lo1, hi1, c1, e1 = _boundary(g, dist1, base1, tidx, limit)
+    lo1, hi1, c1, e1 = _boundary(g, dist, base, tidx, limit)
     ka, xa, sa, ea = _side_variants(kp, kp.nodes[lo1])
     kb, xb, sb, eb = _side_variants(kp, kp.nodes[hi1])
     # 2 x 2 combinations of the variants of both ends
     ia = np.array([0, 0, 1, 1])
     ib = np.array([0, 1, 0, 1])
     A_k, B_k = ka[:, ia].ravel(), kb[:, ib].ravel()
-    cost1 = (c1[:, None] + xa[:, ia] + xb[:, ib]).ravel()
-    ok = (A_k >= 0) & (B_k >= 0) & (A_k != B_k) & (cost1 < limit)
+    cost = (c1[:, None] + xa[:, ia] + xb[:, ib]).ravel()
+    ok = (A_k >= 0) & (B_k >= 0) & (A_k != B_k) & (cost < limit)
     rep = np.repeat(np.arange(lo1.size), 4)[ok]
-    A_k, B_k, cost1 = A_k[ok], B_k[ok], cost1[ok]
-    sa1, ea1 = sa[:, ia].ravel()[ok], ea[:, ia].ravel()[ok]
-    sb1, eb1 = sb[:, ib].ravel()[ok], eb[:, ib].ravel()[ok]
-    neg0 = np.full(lo0.size, -1, dtype=np.int64)
-    lo = np.concatenate([lo0, np.minimum(A_k, B_k)])
-    hi = np.concatenate([hi0, np.maximum(A_k, B_k)])
-    cost = np.concatenate([c0, cost1])
-    edge = np.concatenate([e0, e1[rep]])
-    tag = np.concatenate([np.zeros(lo0.size, dtype=np.int64), np.ones(rep.size, dtype=np.int64)])
-    seg_a = np.concatenate([neg0, sa1])
-    seg_a_end = np.concatenate([neg0, ea1])
-    seg_b = np.concatenate([neg0, sb1])
-    seg_b_end = np.concatenate([neg0, eb1])
-    order = np.lexsort((tag, cost, hi, lo))
+    A_k, B_k, cost = A_k[ok], B_k[ok], cost[ok]
+    seg_a, seg_a_end = sa[:, ia].ravel()[ok], ea[:, ia].ravel()[ok]
+    seg_b, seg_b_end = sb[:, ib].ravel()[ok], eb[:, ib].ravel()[ok]
+    lo = np.minimum(A_k, B_k)
+    hi = np.maximum(A_k, B_k)
+    edge = e1[rep]
+    order = np.lexsort((cost, hi, lo))
     lo, hi = lo[order], hi[order]
     first = np.ones(lo.size, dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
@@ -613,13 +645,12 @@ def _candidates(
         hi=hi[first],
         cost=cost[sel],
         edge=edge[sel],
-        tag=tag[sel],
         seg_a=seg_a[sel],
         seg_a_end=seg_a_end[sel],
         seg_b=seg_b[sel],
         seg_b_end=seg_b_end[sel],
     )
-    return cands, pred0, pred1
+    return cands, pred
 
 
 def _segment_edges(
@@ -653,17 +684,16 @@ def _cand_edges(
     kp: _KeyPaths,
     cands: _Cands,
     idx: npt.NDArray[np.int64],
-    preds: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]],
+    pred: npt.NDArray[np.int32],
 ) -> npt.NDArray[np.int64]:
     """Return the graph edges that realise candidates ``idx``."""
-    parts = []
-    for t in (0, 1):
-        sel = idx[cands.tag[idx] == t]
-        if sel.size:
-            parts.append(_expand(g, preds[t], cands.edge[sel]))
-    parts.append(_segment_edges(kp, cands.seg_a[idx], cands.seg_a_end[idx]))
-    parts.append(_segment_edges(kp, cands.seg_b[idx], cands.seg_b_end[idx]))
-    return np.concatenate(parts)
+    return np.concatenate(
+        [
+            _expand(g, pred, cands.edge[idx]),
+            _segment_edges(kp, cands.seg_a[idx], cands.seg_a_end[idx]),
+            _segment_edges(kp, cands.seg_b[idx], cands.seg_b_end[idx]),
+        ]
+    )
 
 
 def _key_path_exchange(
@@ -693,9 +723,7 @@ def _key_path_exchange(
     all_lo, all_hi, all_cost, ref = all_lo[first], all_hi[first], all_cost[first], ref[first]
     net = sp.csr_array((all_cost, (all_lo, all_hi)), shape=(k, k))
     mst = sp.coo_array(csgraph.minimum_spanning_tree(net))
-    pos = np.searchsorted(
-        all_lo * k + all_hi, np.minimum(mst.row, mst.col) * k + np.maximum(mst.row, mst.col)
-    )
+    pos = np.searchsorted(all_lo * k + all_hi, _pair_keys(mst, k))
     chosen = ref[pos]
     new = chosen[chosen >= p] - p
     if new.size == 0:
@@ -853,14 +881,16 @@ def _key_vertex_elimination(
 def _vertex_insertion(
     g: Graph, edges: npt.NDArray[np.int64], is_term: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.int64]:
-    """Insert outside vertices whose two cheapest tree links beat the heaviest edge between them.
+    """Return outside vertices worth inserting, by decreasing estimated gain.
 
     For an outside vertex ``x`` joined to tree vertices ``u1`` (cheapest link
-    ``w1``) and ``u_j`` (``w_j``), inserting ``x`` and dropping the heaviest
-    edge ``M`` on the tree path ``u1 .. u_j`` changes the cost by
-    ``w1 + w_j - M`` (the MST update of Uchoa and Werneck). Path maxima come
-    from binary lifting, vectorised over all links. Improving vertices are
-    returned by decreasing estimated gain.
+    ``w1``) and ``u_j`` (``w_j``, ``j > 1``), inserting ``x`` lets each link
+    ``j`` replace the heaviest edge ``M_j`` on the tree path ``u1 .. u_j``
+    (the MST update of Uchoa and Werneck): the estimated gain is
+    ``sum_j max(M_j - w_j, 0) - w1`` (optimistic when cycles overlap,
+    pessimistic as pruning is ignored). Path maxima come from binary lifting,
+    vectorised over all links. Vertices with a non-negative estimate are
+    returned.
     """
     in_tree = np.zeros(g.n, dtype=bool)
     in_tree[edges.ravel()] = True
@@ -927,7 +957,10 @@ def _vertex_insertion(
     # each further link may replace the heaviest edge of its cycle; overlapping
     # cycles make this an optimistic estimate, checked by the caller's MST
     save = np.maximum(best - wj, 0.0)
-    xs, inv = np.unique(x, return_inverse=True)
+    xs = _nodes_of(g.n, x)
+    xloc = np.full(g.n, -1, dtype=np.int64)
+    xloc[xs] = np.arange(xs.size)
+    inv = xloc[x]
     gain = np.bincount(inv, weights=save, minlength=xs.size)
     first_w = np.zeros(xs.size)
     first_w[inv] = w1
@@ -942,7 +975,7 @@ def _vertex_elimination(
     g: Graph,
     edges: npt.NDArray[np.int64],
     is_term: npt.NDArray[np.bool_],
-    accept: Callable[[npt.NDArray[np.int64]], bool],
+    accept: Callable[..., bool],
     deadline: float | None,
 ) -> bool:
     r"""Remove a Steiner vertex and re-span the rest of the node set by its MST.
@@ -955,7 +988,7 @@ def _vertex_elimination(
     with a union-find over the rooted tree (MST sensitivity analysis,
     :math:`O(m \alpha(n))`); the best few are checked by recomputing the MST.
     """
-    nodes = np.unique(edges)
+    nodes = _nodes_of(g.n, edges)
     inside = np.zeros(g.n, dtype=bool)
     inside[nodes] = True
     tree_ids = g.edge_ids(edges)
@@ -1020,7 +1053,7 @@ def _vertex_elimination(
     for v in nodes[cand]:
         if deadline is not None and time.perf_counter() >= deadline:
             break
-        if accept(mst_prune(g, nodes[nodes != v], is_term)):
+        if accept(mst_prune(g, nodes[nodes != v], is_term), spanned=True):
             return True
     return False
 
@@ -1065,23 +1098,30 @@ def local_search(
 
     Notes
     -----
-    Each pass tries, accepting only strict improvements:
+    Each pass tries, accepting only strict improvements (checked exactly: the
+    new node set is re-spanned by its MST and pruned):
 
-    * Steiner-vertex insertion in bulk: add every outside vertex adjacent to
-      two tree vertices, take the MST of the node set and prune;
-    * key-path exchange: Voronoi regions of the key vertices (terminals and
-      branchings) with inner key-path vertices blocked give candidate
-      connections between regions; an MST over key paths plus candidates
-      swaps every key path that has a cheaper replacement;
-    * key-vertex elimination: remove a Steiner key vertex and its key paths
-      and reconnect the parts by an MST of region connections; independent
-      improving moves are applied together.
+    * Steiner-vertex insertion: for every outside vertex with two or more
+      tree neighbours, the gain of linking it (each further link replaces the
+      heaviest edge on its tree cycle, found by binary lifting) is estimated;
+      promising vertices are inserted together, else the best few singly;
+    * Steiner-vertex elimination: the replacement cost of every tree edge
+      (cheapest non-tree edge of the node set across it, one union-find
+      sweep) estimates the gain of dropping each Steiner vertex; the best few
+      are tried;
+    * key-path exchange: the Voronoi regions of all tree vertices give
+      connections between key vertices (terminals and branchings); an MST of
+      the key tree plus these connections swaps, at once, every key path that
+      has a cheaper replacement;
+    * key-vertex elimination: drop a Steiner key vertex with its key paths and
+      reconnect the parts by the cheapest connections (a small Kruskal per
+      vertex); independent improving moves are applied together.
 
-    After each accepted move the node set is re-spanned by its MST and pruned
-    (Steiner-vertex elimination by MST). Every pass costs one multi-source
-    Dijkstra, a few MSTs, :math:`O(m)` numpy work and :math:`O(s \cdot K)` for
-    ``s`` Steiner key vertices among ``K`` key vertices. The result is
-    deterministic.
+    The search stops at a local optimum, when a pass gains less than
+    ``1e-5`` of the cost, at ``max_rounds`` or at the deadline. A pass costs
+    one multi-source Dijkstra, a few MSTs, :math:`O(m \log m)` numpy work and
+    a Python union-find sweep over the non-tree edges inside the node set.
+    Deterministic.
 
     References
     ----------
@@ -1098,12 +1138,13 @@ def local_search(
     def expired() -> bool:
         return deadline is not None and time.perf_counter() >= deadline
 
-    def accept(cand_edges: npt.NDArray[np.int64] | None) -> bool:
+    def accept(cand_edges: npt.NDArray[np.int64] | None, *, spanned: bool = False) -> bool:
         nonlocal best, best_cost
         if cand_edges is None or cand_edges.shape[0] == 0:
             return False
-        tree = mst_prune(g, np.unique(cand_edges), is_term)
-        nodes = np.unique(tree)
+        # a pruned MST is the MST of its own node set: no need to span it again
+        tree = cand_edges if spanned else mst_prune(g, _nodes_of(g.n, cand_edges), is_term)
+        nodes = _nodes_of(g.n, tree)
         if tree.shape[0] != nodes.size - 1 or is_term[nodes].sum() != n_term:
             logger.debug("local search: discarded a disconnected candidate")
             return False
@@ -1113,24 +1154,25 @@ def local_search(
             return True
         return False
 
-    def analyse() -> tuple[_KeyPaths, _Cands, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]]:
+    def analyse() -> tuple[_KeyPaths, _Cands, npt.NDArray[np.int32]]:
         kp = _key_paths(g, best, is_term)
         around = np.bincount(kp.ends.ravel(), weights=np.repeat(kp.pcost, 2), minlength=kp.key.size)
         steiner = ~is_term[kp.key]
         limit = max(float(kp.pcost.max()), float(around[steiner].max()) if steiner.any() else 0.0)
-        cands, pred0, pred1 = _candidates(g, kp, limit)
-        return kp, cands, (pred0, pred1)
+        cands, pred = _candidates(g, kp, limit)
+        return kp, cands, pred
 
-    for _ in range(max_rounds):
+    for rnd in range(max_rounds):
         if expired():
             break
+        start_cost = best_cost
         improved = False
         picked = _vertex_insertion(g, best, is_term)
         if picked.size:
-            nodes = np.unique(best)
-            improved = accept(mst_prune(g, np.concatenate([nodes, picked]), is_term))
+            nodes = _nodes_of(g.n, best)
+            improved = accept(mst_prune(g, np.concatenate([nodes, picked]), is_term), spanned=True)
             for v in picked[: _SINGLE_TRIES if not improved else 0]:
-                if accept(mst_prune(g, np.append(nodes, v), is_term)):
+                if accept(mst_prune(g, np.append(nodes, v), is_term), spanned=True):
                     improved = True
                     break
         if expired():
@@ -1138,15 +1180,15 @@ def local_search(
         improved = _vertex_elimination(g, best, is_term, accept, deadline) or improved
         if expired():
             break
-        kp, cands, preds = analyse()
+        kp, cands, pred = analyse()
         swap = _key_path_exchange(kp, cands)
         if swap is not None:
             keep_path, new = swap
             if accept(
-                np.concatenate([best[keep_path[kp.pid]], _cand_edges(g, kp, cands, new, preds)])
+                np.concatenate([best[keep_path[kp.pid]], _cand_edges(g, kp, cands, new, pred)])
             ):
                 improved = True
-                kp, cands, preds = analyse()
+                kp, cands, pred = analyse()
         if expired():
             break
         moves = _key_vertex_elimination(is_term, kp, cands, deadline)
@@ -1164,7 +1206,7 @@ def local_search(
                 drop[inc] = True
                 add.append(chosen)
             together = np.concatenate(
-                [best[~drop[kp.pid]], _cand_edges(g, kp, cands, np.concatenate(add), preds)]
+                [best[~drop[kp.pid]], _cand_edges(g, kp, cands, np.concatenate(add), pred)]
             )
             if accept(together):
                 improved = True
@@ -1173,9 +1215,10 @@ def local_search(
                 drop[:] = False
                 drop[inc] = True
                 single = np.concatenate(
-                    [best[~drop[kp.pid]], _cand_edges(g, kp, cands, chosen, preds)]
+                    [best[~drop[kp.pid]], _cand_edges(g, kp, cands, chosen, pred)]
                 )
                 improved = accept(single) or improved
-        if not improved:
+        logger.debug("local search round %d: %.6g -> %.6g", rnd, start_cost, best_cost)
+        if not improved or start_cost - best_cost < _MIN_ROUND_GAIN * start_cost:
             break
     return best

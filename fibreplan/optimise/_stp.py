@@ -27,9 +27,7 @@ def _bad(where: str, lineno: int, what: str) -> InputValidationError:
     return InputValidationError(f"{where}, line {lineno}: {what}")
 
 
-def parse_stp(
-    text: str, *, source: str = "<string>"
-) -> tuple[sp.csr_array, npt.NDArray[np.int64]]:
+def parse_stp(text: str, *, source: str = "<string>") -> tuple[sp.csr_array, npt.NDArray[np.int64]]:
     """Parse SteinLib STP text into a canonical adjacency and terminal array.
 
     Parameters
@@ -96,7 +94,7 @@ def parse_stp(
             if section == "graph":
                 if key == "nodes":
                     n = int(parts[1])
-                elif key == "edges" or key == "arcs":
+                elif key in {"edges", "arcs"}:
                     m_declared = int(parts[1])
                 elif key in {"e", "a"}:
                     if len(parts) < 4:

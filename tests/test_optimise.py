@@ -1,0 +1,326 @@
+"""Tests of the Steiner tree optimiser (fibreplan.optimise)."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from scipy.sparse import csgraph
+
+from fibreplan._errors import DisconnectedTerminalsError
+from fibreplan._errors import InputValidationError
+from fibreplan.optimise import SteinerResult
+from fibreplan.optimise import read_stp
+from fibreplan.optimise import steiner_tree
+from fibreplan.optimise import steiner_tree_csr
+from fibreplan.optimise._bound import dual_ascent
+from fibreplan.optimise._bound import reduced_cost_fixing
+from fibreplan.optimise._exact import solve_exact
+from fibreplan.optimise._graph import canonical_csr
+from fibreplan.optimise._graph import is_steiner_tree
+from fibreplan.optimise._graph import tree_cost
+from fibreplan.optimise._reduce import reduce_instance
+
+STEINLIB = Path(__file__).resolve().parents[1].parent / "shared" / "benchdata" / "steinlib"
+
+
+# ---------------------------------------------------------------- helpers
+def brute_force(A: sp.csr_array, terminals: np.ndarray) -> float:
+    """Optimum by enumerating Steiner-node subsets and taking MSTs."""
+    n = A.shape[0]
+    t = sorted(set(terminals.tolist()))
+    if len(t) <= 1:
+        return 0.0
+    others = [v for v in range(n) if v not in t]
+    best = math.inf
+    for r in range(len(others) + 1):
+        for extra in itertools.combinations(others, r):
+            nodes = np.asarray(t + list(extra))
+            sub = A[nodes][:, nodes]
+            ncomp, _ = csgraph.connected_components(sub, directed=False)
+            if ncomp != 1:
+                continue
+            best = min(best, float(csgraph.minimum_spanning_tree(sub).sum()))
+    return best
+
+
+@st.composite
+def instances(draw, *, max_nodes: int = 9, integer: bool = True):
+    n = draw(st.integers(2, max_nodes))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    # random spanning tree keeps it connected, then extra edges
+    edges = {(int(rng.integers(0, v)), v) for v in range(1, n)}
+    extra = draw(st.integers(0, n * (n - 1) // 2))
+    for _ in range(extra):
+        u, v = sorted(rng.choice(n, size=2, replace=False).tolist())
+        edges.add((u, v))
+    e = np.asarray(sorted(edges))
+    w = rng.integers(1, 10, size=len(e)).astype(float) if integer else rng.uniform(0.1, 5, len(e))
+    A = canonical_csr(sp.coo_array((w, (e[:, 0], e[:, 1])), shape=(n, n)))
+    k = draw(st.integers(1, n))
+    t = rng.choice(n, size=k, replace=False).astype(np.int64)
+    return A, t
+
+
+def to_nx(A: sp.csr_array) -> nx.Graph:
+    G = nx.Graph()
+    G.add_nodes_from(range(A.shape[0]))
+    coo = sp.triu(A, k=1, format="coo")
+    for u, v, w in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True):
+        G.add_edge(u, v, weight=w)
+    return G
+
+
+def check_tree(A: sp.csr_array, res: SteinerResult, t: np.ndarray) -> None:
+    ok, why = is_steiner_tree(A, res.edges, t)
+    assert ok, why
+    assert res.cost == pytest.approx(tree_cost(A, res.edges))
+    assert res.lower_bound <= res.cost + 1e-9
+
+
+FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---------------------------------------------------------------- properties
+@FAST
+@given(instances())
+def test_exact_equals_brute_force(inst):
+    A, t = inst
+    opt = brute_force(A, t)
+    res = steiner_tree_csr(A, t, method="exact")
+    check_tree(A, res, t)
+    assert res.optimal
+    assert res.cost == pytest.approx(opt)
+    assert res.lower_bound == pytest.approx(opt)
+
+
+@FAST
+@given(instances(integer=False))
+def test_branch_and_cut_without_reductions(inst):
+    A, t = inst
+    t = np.unique(t)
+    if t.size < 2:
+        return
+    opt = brute_force(A, t)
+    ex = solve_exact(A, t)
+    assert ex.optimal
+    assert ex.cost == pytest.approx(opt)
+    assert ex.lower_bound <= opt + 1e-9
+    ok, why = is_steiner_tree(A, ex.edges, t)
+    assert ok, why
+
+
+@FAST
+@given(instances(integer=False))
+def test_heuristic_bound_is_valid(inst):
+    A, t = inst
+    opt = brute_force(A, t)
+    res = steiner_tree_csr(A, t, method="heuristic")
+    check_tree(A, res, t)
+    assert res.lower_bound <= opt + 1e-9
+    assert res.cost >= opt - 1e-9
+    if res.optimal:
+        assert res.cost == pytest.approx(opt)
+
+
+@FAST
+@given(instances())
+def test_dual_ascent_and_fixing_keep_optimum(inst):
+    A, t = inst
+    t = np.unique(t)
+    if t.size < 2:
+        return
+    opt = brute_force(A, t)
+    da = dual_ascent(A, t)
+    assert da.lower_bound <= opt + 1e-9
+    assert np.all(da.reduced.data >= 0)
+    A2, _ = reduced_cost_fixing(A, t, da, opt)
+    assert brute_force(A2, t) == pytest.approx(opt)
+
+
+@FAST
+@given(instances())
+def test_reductions_preserve_optimum(inst):
+    A, t = inst
+    t = np.unique(t)
+    opt = brute_force(A, t)
+    red = reduce_instance(A, t)
+    if red.terminals.size <= 1:
+        tree = red.expand(np.empty((0, 2), dtype=np.int64))
+    else:
+        ex = solve_exact(red.A, red.terminals)
+        assert ex.optimal
+        assert ex.cost + red.fixed_cost == pytest.approx(opt)
+        tree = red.expand(ex.edges)
+    ok, why = is_steiner_tree(A, tree, t)
+    assert ok, why
+    assert tree_cost(A, tree) == pytest.approx(opt)
+
+
+@FAST
+@given(instances(max_nodes=8, integer=False))
+def test_networkx_wrapper_cost_matches_tree(inst):
+    A, t = inst
+    G = to_nx(A)
+    T = steiner_tree(G, t.tolist(), method="auto")
+    assert nx.is_tree(T) or T.number_of_edges() == 0
+    assert set(t.tolist()) <= set(T.nodes) or len(t) == 1
+    cost = sum(G.edges[u, v]["weight"] for u, v in T.edges)
+    assert cost == pytest.approx(T.graph["cost"])
+    assert T.graph["lower_bound"] <= T.graph["cost"] + 1e-9
+    assert T.graph["lower_bound"] <= brute_force(A, t) + 1e-9
+
+
+# ---------------------------------------------------------------- edge cases
+def test_disconnected_terminals_raise_with_labels():
+    G = nx.Graph([("a", "b"), ("c", "d"), ("e", "f")])
+    with pytest.raises(DisconnectedTerminalsError) as err:
+        steiner_tree(G, ["a", "b", "d", "f"])
+    assert sorted(err.value.unreachable) == ["d", "f"]
+    A = nx.to_scipy_sparse_array(G, nodelist=list("abcdef"))
+    with pytest.raises(DisconnectedTerminalsError) as err2:
+        steiner_tree_csr(A, [0, 3])
+    assert err2.value.unreachable == [3]
+
+
+def test_single_terminal_is_empty_tree():
+    A = sp.csr_array(np.array([[0, 2.0], [2.0, 0]]))
+    res = steiner_tree_csr(A, [1, 1])
+    assert res.edges.shape == (0, 2)
+    assert res.cost == 0.0
+    assert res.optimal
+    T = steiner_tree(nx.path_graph(3), [2])
+    assert T.number_of_edges() == 0
+    assert T.graph["cost"] == 0.0
+
+
+def test_multigraph_uses_cheapest_parallel_edge_with_its_attributes():
+    G = nx.MultiGraph()
+    G.add_edge("x", "y", weight=5.0, name="dear")
+    G.add_edge("x", "y", weight=1.5, name="cheap")
+    G.add_edge("y", "z", weight=2.0, name="yz")
+    G.add_edge("x", "z", weight=10.0, name="xz")
+    T = steiner_tree(G, ["x", "z"], method="exact")
+    assert T.edges["x", "y"]["name"] == "cheap"
+    assert T.edges["y", "z"]["name"] == "yz"
+    assert T.graph["cost"] == pytest.approx(3.5)
+    assert T.graph["optimal"]
+
+
+def test_missing_weight_counts_one_and_string_labels():
+    G = nx.Graph()
+    G.add_edges_from([("hub", "s1"), ("s1", "p1"), ("s1", "p2")])
+    G.add_edge("hub", "p1", weight=5)
+    T = steiner_tree(G, ["hub", "p1", "p2"], method="exact")
+    assert sorted(T.edges) == sorted([("hub", "s1"), ("s1", "p1"), ("s1", "p2")]) or (
+        T.graph["cost"] == pytest.approx(3.0)
+    )
+    assert T.graph["cost"] == pytest.approx(3.0)
+
+
+def test_bad_inputs():
+    A = sp.csr_array(np.array([[0, 1.0], [1.0, 0]]))
+    with pytest.raises(InputValidationError):
+        steiner_tree_csr(A, [0, 1], method="magic")
+    with pytest.raises(InputValidationError):
+        steiner_tree_csr(A, [0, 5])
+    with pytest.raises(InputValidationError):
+        steiner_tree(nx.DiGraph([(0, 1)]), [0, 1])
+    with pytest.raises(InputValidationError):
+        steiner_tree(nx.Graph([(0, 1, {"weight": -1})]), [0, 1])
+
+
+def test_time_limit_returns_valid_tree():
+    rng = np.random.default_rng(1)
+    G = nx.connected_watts_strogatz_graph(200, 6, 0.3, seed=1)
+    for u, v in G.edges:
+        G.edges[u, v]["weight"] = float(rng.integers(1, 20))
+    A = nx.to_scipy_sparse_array(G)
+    t = rng.choice(200, size=40, replace=False)
+    res = steiner_tree_csr(A, t, method="auto", time_limit=0.5)
+    check_tree(canonical_csr(A), res, t)
+    assert res.method == "auto"
+
+
+# ---------------------------------------------------------------- STP reader
+STP = """33D32945 STP File, STP Format Version 1.0
+SECTION Comment
+Name "tiny"
+END
+
+section graph
+Nodes 4
+Edges 4
+E 1 2 1
+e 2 3 1   # a comment
+E 3 4 1
+E 1 4 5
+END
+
+SECTION Terminals
+Terminals 2
+T 1
+T 4
+END
+EOF
+"""
+
+
+def test_read_stp(tmp_path):
+    p = tmp_path / "tiny.stp"
+    p.write_text(STP)
+    A, t = read_stp(p)
+    assert A.shape == (4, 4)
+    assert t.tolist() == [0, 3]
+    assert A[0, 3] == 5.0
+    res = steiner_tree_csr(A, t, method="exact")
+    assert res.cost == 3.0
+    assert res.optimal
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SECTION Graph\nNodes 2\nEdges 1\nE 1 2\nEND\nSECTION Terminals\nT 1\nEND\n",
+        "SECTION Graph\nNodes 2\nEdges 1\nE 1 3 1\nEND\nSECTION Terminals\nT 1\nEND\n",
+        "SECTION Graph\nNodes 2\nEdges 2\nE 1 2 1\nEND\nSECTION Terminals\nT 1\nEND\n",
+        "SECTION Graph\nNodes 2\nEdges 1\nE 1 2 x\nEND\nSECTION Terminals\nT 1\nEND\n",
+        "SECTION Graph\nNodes 2\nEdges 1\nE 1 2 1\nEND\n",
+        "nothing here\n",
+    ],
+)
+def test_read_stp_malformed(tmp_path, text):
+    p = tmp_path / "bad.stp"
+    p.write_text(text)
+    with pytest.raises(InputValidationError):
+        read_stp(p)
+
+
+# ---------------------------------------------------------------- SteinLib B
+def _optima() -> dict[str, float]:
+    with (STEINLIB / "OPTIMA.tsv").open() as fh:
+        return {r["name"]: float(r["value"]) for r in csv.DictReader(fh, delimiter="\t")}
+
+
+@pytest.mark.skipif(not STEINLIB.is_dir(), reason="SteinLib data (../shared) absent")
+@pytest.mark.parametrize("name", ["b01", "b06", "b11", "b14", "b18"])
+def test_steinlib_b_exact(name):
+    opt = _optima()[name]
+    A, t = read_stp(STEINLIB / "B" / f"{name}.stp")
+    res = steiner_tree_csr(A, t, method="exact")
+    check_tree(A, res, t)
+    assert res.optimal
+    assert res.cost == opt
+    heur = steiner_tree_csr(A, t, method="heuristic")
+    check_tree(A, heur, t)
+    assert heur.lower_bound <= opt <= heur.cost
