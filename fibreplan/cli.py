@@ -203,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FibreplanError, InputValidationError) as err:
         print(f"fibreplan: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # pragma: no cover - output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:  # pragma: no cover
         print("fibreplan: interrupted", file=sys.stderr)
         return 130

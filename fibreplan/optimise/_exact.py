@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -165,6 +167,27 @@ class _Cutter:
         return cuts
 
 
+def _quiet_highs() -> highspy.Highs:
+    """Return a silent HiGHS instance.
+
+    HiGHS prints its banner to the process's standard output from C++ when the
+    first solver is created, before any option can turn output off; a library
+    must not write to its caller's terminal, so file descriptor 1 is pointed at
+    ``os.devnull`` for the construction only.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:  # noqa: PTH123 - a raw descriptor is needed
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)  # noqa: FBT003
+    return h
+
+
 def _add_cut_rows(h: highspy.Highs, cuts: list[npt.NDArray[np.int64]]) -> None:
     if not cuts:
         return
@@ -244,8 +267,7 @@ def solve_exact(
     tmask[tc] = True
 
     # ---- model --------------------------------------------------------------
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)  # noqa: FBT003
+    h = _quiet_highs()
     # warm-started dual simplex between cut rounds: presolve would discard the basis
     h.setOptionValue("presolve", "off")
     h.setOptionValue("solver", "simplex")
