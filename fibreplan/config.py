@@ -18,6 +18,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from typing import ClassVar
 from typing import Self
 
 import numpy as np
@@ -40,8 +41,85 @@ def _usd_per_ft_to_gbp_per_m(usd_per_ft: float) -> float:
     return round(usd_per_ft / _M_PER_FT / _USD_PER_GBP_2023, 2)
 
 
+class _TomlConfig:
+    """TOML reading and writing shared by the configuration classes.
+
+    Subclasses are frozen dataclasses that set ``_SECTION`` (their TOML table)
+    and implement ``from_dict``.
+    """
+
+    _SECTION: ClassVar[str] = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Self:
+        raise NotImplementedError  # pragma: no cover
+
+    @classmethod
+    def _check_keys(cls, data: object, *, source: str) -> None:
+        """Raise CostFileError unless ``data`` is a mapping of known field names."""
+        if not isinstance(data, Mapping):
+            msg = f"{source}: [{cls._SECTION}] must be a table of keys; got {type(data).__name__}."
+            raise CostFileError(msg)
+        names = sorted(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            msg = f"{source}: unknown [{cls._SECTION}] key(s) {unknown}; allowed keys are {names}."
+            raise CostFileError(msg)
+
+    @classmethod
+    def _build(cls, kwargs: Mapping[str, Any], *, source: str) -> Self:
+        """Construct from checked keys, naming ``source`` in any validation error."""
+        try:
+            return cls(**kwargs)
+        except (CostFileError, TypeError) as err:
+            raise CostFileError(f"{source}: {err}") from err
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Self:
+        """Read from a TOML file: its ``[costs]`` / ``[design]`` table, or the top level.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            TOML file.
+
+        Returns
+        -------
+        Self
+            The validated object.
+
+        Raises
+        ------
+        CostFileError
+            If the file is missing, is not valid TOML, has an unknown key or an
+            invalid value (the message names the key, the range and the file).
+        """
+        return cls.from_dict(load_toml_section(path, cls._SECTION), source=str(path))
+
+    def to_toml(self) -> str:
+        """Return the values as TOML text (one table) to edit and reload with :meth:`from_toml`.
+
+        Returns
+        -------
+        str
+            TOML text.
+        """
+        lines = [f"[{self._SECTION}]"]
+        tables: list[str] = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Mapping):
+                tables.append(f"\n[{self._SECTION}.{f.name}]")
+                tables.extend(f'"{k}" = {float(v)!r}' for k, v in value.items())
+            elif isinstance(value, tuple):
+                lines.append(f"{f.name} = [{', '.join(_toml_scalar(v) for v in value)}]")
+            else:
+                lines.append(f"{f.name} = {value!r}")
+        return "\n".join(lines + tables) + "\n"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class CostBook:
+class CostBook(_TomlConfig):
     """Unit costs for a fibre build, in GBP.
 
     Every field has a default taken from a published figure (the ``# source``
@@ -93,6 +171,8 @@ class CostBook:
         On construction, if a value is negative, not a number, or a surface
         or cable size is missing.
     """
+
+    _SECTION: ClassVar[str] = "costs"
 
     trench_gbp_per_m: Mapping[str, float] = dataclasses.field(
         default_factory=lambda: {
@@ -210,11 +290,7 @@ class CostBook:
         CostFileError
             If a key is unknown or a value is invalid.
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            msg = f"{source}: unknown cost keys {unknown}; allowed keys are {sorted(names)}."
-            raise CostFileError(msg)
+        cls._check_keys(data, source=source)
         kwargs = dict(data)
         if "trench_gbp_per_m" in kwargs:
             kwargs["trench_gbp_per_m"] = {**cls().trench_gbp_per_m, **kwargs["trench_gbp_per_m"]}
@@ -226,52 +302,7 @@ class CostBook:
             except (TypeError, ValueError) as err:
                 msg = f'{source}: cable_gbp_per_m keys must be fibre counts like "96": {err}'
                 raise CostFileError(msg) from err
-        try:
-            return cls(**kwargs)
-        except CostFileError as err:
-            raise CostFileError(f"{source}: {err}") from err
-        except TypeError as err:
-            raise CostFileError(f"{source}: {err}") from err
-
-    @classmethod
-    def from_toml(cls, path: str | Path) -> Self:
-        """Read a cost book from a TOML file (the ``[costs]`` table or the top level).
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            TOML file.
-
-        Returns
-        -------
-        CostBook
-            The validated cost book.
-
-        Raises
-        ------
-        CostFileError
-            If the file is missing, is not valid TOML, or has invalid values.
-        """
-        return cls.from_dict(load_toml_section(path, "costs"), source=str(path))
-
-    def to_toml(self) -> str:
-        """Return the cost book as TOML text (a ``[costs]`` table) to edit and reload.
-
-        Returns
-        -------
-        str
-            TOML text.
-        """
-        lines = ["[costs]"]
-        tables: list[str] = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Mapping):
-                tables.append(f"\n[costs.{f.name}]")
-                tables.extend(f'"{k}" = {v!r}' for k, v in value.items())
-            else:
-                lines.append(f"{f.name} = {value!r}")
-        return "\n".join(lines + tables) + "\n"
+        return cls._build(kwargs, source=source)
 
 
 def _check_number(name: str, value: object, errors: list[str]) -> None:
@@ -397,7 +428,7 @@ def _check_float(name: str, value: object, errors: list[str]) -> float | None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DesignRules:
+class DesignRules(_TomlConfig):
     """Engineering rules for the PON design; UK GPON / XGS-PON defaults.
 
     Every field has a default with its published source (the ``# source``
@@ -492,6 +523,8 @@ class DesignRules:
         On construction, naming the key, the allowed range and the value, if a
         value has the wrong type or is out of range.
     """
+
+    _SECTION: ClassVar[str] = "design"
 
     # source: Openreach FTTP two-stage 1:32 split (1:4 in the cabinet / FDH)
     primary_split: int = 4
@@ -674,42 +707,8 @@ class DesignRules:
         CostFileError
             If a key is unknown or a value has the wrong type or range.
         """
-        if not isinstance(data, Mapping):
-            msg = f"{source}: design rules must be a table of keys; got {type(data).__name__}."
-            raise CostFileError(msg)
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            msg = (
-                f"{source}: unknown design-rule key(s) {unknown}; allowed keys are {sorted(names)}."
-            )
-            raise CostFileError(msg)
-        try:
-            return cls(**dict(data))
-        except CostFileError as err:
-            raise CostFileError(f"{source}: {err}") from err
-
-    @classmethod
-    def from_toml(cls, path: str | Path) -> Self:
-        """Read rules from a TOML file (the ``[design]`` table or the top level).
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            TOML file.
-
-        Returns
-        -------
-        DesignRules
-            The validated rules.
-
-        Raises
-        ------
-        CostFileError
-            If the file is missing, is not valid TOML, has an unknown key or an
-            invalid value (the message names the key, range and file).
-        """
-        return cls.from_dict(load_toml_section(path, "design"), source=str(path))
+        cls._check_keys(data, source=source)
+        return cls._build(dict(data), source=source)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the rules as a plain dict (``cable_sizes`` as a list).
@@ -728,24 +727,3 @@ class DesignRules:
                 value = dict(value)
             out[f.name] = value
         return out
-
-    def to_toml(self) -> str:
-        """Return the rules as TOML text (a ``[design]`` table) to edit and reload.
-
-        Returns
-        -------
-        str
-            TOML text readable by :meth:`from_toml`.
-        """
-        lines = ["[design]"]
-        tables: list[str] = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Mapping):
-                tables.append(f"\n[design.{f.name}]")
-                tables.extend(f'"{k}" = {float(v)!r}' for k, v in value.items())
-            elif isinstance(value, tuple):
-                lines.append(f"{f.name} = [{', '.join(_toml_scalar(v) for v in value)}]")
-            else:
-                lines.append(f"{f.name} = {value!r}")
-        return "\n".join(lines + tables) + "\n"

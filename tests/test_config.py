@@ -44,7 +44,7 @@ def test_partial_toml_keeps_other_defaults(tmp_path):
     [
         ("[costs]\ndrop_gbp_per_m = -1\n", "drop_gbp_per_m"),
         ("[costs]\ndrop_gbp_per_m = 'cheap'\n", "must be a number"),
-        ("[costs]\ntrench_cost = 5\n", "unknown cost keys"),
+        ("[costs]\ntrench_cost = 5\n", r"unknown \[costs\] key"),
         ("[costs]\ndrop_gbp_per_m = \n", "not valid TOML"),
         ("[costs.trench_gbp_per_m]\ntarmac = 5\n", "unknown surfaces"),
         ("[costs.cable_gbp_per_m]\nbig = 5\n", "fibre counts"),
