@@ -18,6 +18,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from fibreplan.optimise._graph import canonical_csr
 from fibreplan.optimise._graph import canonical_edges
 
 __all__ = ["Reduction", "reduce_instance"]
@@ -231,13 +232,8 @@ def _distance_network_mst(
     bu, bv = pos[src[eu]], pos[src[ev]]
     cross = (bu >= 0) & (bv >= 0) & (bu != bv)
     w = dist[eu[cross]] + ew[cross] + dist[ev[cross]]
-    a, b = np.minimum(bu[cross], bv[cross]), np.maximum(bu[cross], bv[cross])
-    order = np.lexsort((w, b, a))
-    a, b, w = a[order], b[order], w[order]
-    first = np.ones(a.size, dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    D = sp.coo_array((w[first], (a[first], b[first])), shape=(t.size, t.size)).tocsr()
-    return sp.coo_array(csgraph.minimum_spanning_tree(D))
+    D = canonical_csr(sp.coo_array((w, (bu[cross], bv[cross])), shape=(t.size, t.size)))
+    return sp.coo_array(csgraph.minimum_spanning_tree(sp.triu(D, format="csr")))
 
 
 def _bottleneck(mst: sp.coo_array) -> npt.NDArray[np.float64]:
