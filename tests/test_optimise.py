@@ -146,6 +146,10 @@ def test_dual_ascent_and_fixing_keep_optimum(inst):
     assert np.all(da.reduced.data >= 0)
     A2, _ = reduced_cost_fixing(A, t, da, opt)
     assert brute_force(A2, t) == pytest.approx(opt)
+    # stopped at once, the dual is still feasible: a valid, weaker bound
+    early = dual_ascent(A, t, deadline=0.0)
+    assert early.lower_bound == 0.0 <= da.lower_bound
+    assert np.all(early.reduced.data >= 0)
 
 
 @FAST

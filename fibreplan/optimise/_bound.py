@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,7 @@ def dual_ascent(
     *,
     root: int | None = None,
     record_cuts: bool = False,
+    deadline: float | None = None,
 ) -> DualAscent:
     """Compute Wong's dual-ascent lower bound for a Steiner tree instance.
 
@@ -80,6 +82,10 @@ def dual_ascent(
     record_cuts : bool, optional
         Also return the arc sets (stored-entry positions of ``A``) of every
         cut raised, for use as initial rows of a cut LP.
+    deadline : float, optional
+        ``time.perf_counter()`` value at which to stop raising cuts. The dual
+        solution is feasible after every step, so the bound returned is valid,
+        only weaker.
 
     Returns
     -------
@@ -133,7 +139,12 @@ def dual_ascent(
     lb = 0.0
     steps = 0
     cuts: list[npt.NDArray[np.int64]] | None = [] if record_cuts else None
+    check = 0
     while heap:
+        check += 1
+        if deadline is not None and check % 64 == 1 and time.perf_counter() > deadline:
+            logger.info("dual ascent stopped at its deadline after %d steps", steps)
+            break
         _, x = heapq.heappop(heap)
         if not active[x]:
             continue
