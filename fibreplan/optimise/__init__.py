@@ -72,6 +72,12 @@ AUTO_TIME_LIMIT = 60.0
 _GAP_TOL = 1e-9
 #: Dual-ascent runs (different root terminals) in every method.
 _DA_ROOTS = 2
+# Above this many terminals, dual ascent runs from one root only.
+_DA_MANY_TERMINALS = 5_000
+# In method="heuristic", each dual ascent may take this multiple of the time spent
+# so far, and at least _DA_MIN_SECONDS (seconds).
+_DA_TIME_FACTOR = 1.0
+_DA_MIN_SECONDS = 1.0
 #: ... and in "heuristic"/"auto" (each also seeds the dual-ascent heuristic's elite tree)
 _HEUR_DA_ROOTS = 4
 #: Reduction passes of method="heuristic" (the exact methods run them to the end).
@@ -162,12 +168,23 @@ def _solve(
     # again on each saturated subgraph (Polzin & Daneshmand's DA heuristic).
     rng = np.random.default_rng(seed)
     extra = min((_DA_ROOTS if cheap else _HEUR_DA_ROOTS) - 1, red.terminals.size)
+    if red.terminals.size > _DA_MANY_TERMINALS:
+        extra = 0  # one root: on large instances each run costs more than it adds
     roots = [None, *rng.choice(red.terminals, size=extra, replace=False).tolist()]
     da = None
     for root in roots[: red.terminals.size]:
-        if deadline is not None and time.perf_counter() > deadline:
+        now = time.perf_counter()
+        if deadline is not None and now > deadline:
             break
-        d = dual_ascent(red.A, red.terminals, root=root)
+        # Wong's ascent is sequential Python: without a proof to follow, cap it at the
+        # time spent so far (stopped early, its dual is still feasible and the bound
+        # valid, only weaker); the proving methods need its full reduced costs
+        da_deadline = deadline
+        if method == "heuristic":
+            da_deadline = now + max(_DA_MIN_SECONDS, _DA_TIME_FACTOR * (now - t0))
+            if deadline is not None:
+                da_deadline = min(da_deadline, deadline)
+        d = dual_ascent(red.A, red.terminals, root=root, deadline=da_deadline)
         if da is None or d.lower_bound > da.lower_bound:
             da = d
         if ub - da.lower_bound <= _GAP_TOL * max(1.0, ub):
