@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import os
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
@@ -206,7 +207,10 @@ def _chromium() -> str:
     if path is None and Path("/usr/bin/chromium").exists():
         path = "/usr/bin/chromium"
     if path is None:
-        pytest.skip("no chromium binary on PATH; install it with `apt-get install chromium`")
+        msg = "no chromium binary on PATH; install it with `apt-get install chromium`"
+        if os.environ.get("FIBREPLAN_REQUIRE_BROWSER"):
+            pytest.fail(msg + " (FIBREPLAN_REQUIRE_BROWSER is set, as in CI)")
+        pytest.skip(msg)
     return path
 
 
