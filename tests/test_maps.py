@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
