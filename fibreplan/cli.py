@@ -74,8 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--design", type=Path, metavar="TOML",
                        help="design rules (see `fibreplan design-rules`)")  # fmt: skip
-        p.add_argument("--ducts", type=Path, metavar="FILE",
-                       help="existing ducts (lines) that may be rented, not dug")  # fmt: skip
+        p.add_argument("--existing", "--ducts", type=Path, metavar="FILE", dest="existing",
+                       help="existing ducts (lines) and poles (points) to use")  # fmt: skip
         p.add_argument("--max-drop-m", type=float, default=None, metavar="M",
                        help="maximum drop length, metres (default 100)")  # fmt: skip
         p.add_argument("--method", choices=["heuristic", "exact", "auto"], default="auto",
@@ -151,7 +151,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         headend=args.exchange,
         costs=costs,
         rules=rules,
-        ducts=args.ducts,
+        existing=args.existing,
         method=args.method,
         time_limit=args.time_limit,
     )

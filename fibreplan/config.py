@@ -157,8 +157,12 @@ class CostBook(_TomlConfig):
     duct_access_gbp_per_m : float
         One-off cost of making rented duct usable (chambers, clearing),
         per metre. Default 5.0 GBP/m.
+    aerial_gbp_per_m : float
+        Aerial cable strung on existing poles, per metre. Default 17.11 GBP/m.
+    pole_rent_gbp_per_year : float
+        Renting one attachment on an existing pole. Default 5.74 GBP/yr.
     duct_years : int
-        Appraisal period for rented duct. Default 10 years.
+        Appraisal period for rented duct and poles. Default 10 years.
     discount_rate : float
         Real discount rate for present values. Default 0.035 (3.5 %).
     optimism_bias_low, optimism_bias_high : float
@@ -223,6 +227,11 @@ class CostBook(_TomlConfig):
     # source: Ofcom 2017 PIA statement, network adjustment allowance GBP 4,000-6,000 per km
     # (midpoint), for access chambers and clearing blocked duct
     duct_access_gbp_per_m: float = 5.0
+    # source: Cartesian, "Fiber deployment cost annual report" 2023 (FBA), aerial median
+    # $6.49/ft at 1.244 USD/GBP
+    aerial_gbp_per_m: float = _usd_per_ft_to_gbp_per_m(6.49)
+    # source: Ofcom 2017 PIA proposal, pole attachment GBP 5.74 per year
+    pole_rent_gbp_per_year: float = 5.74
     # source: fibreplan default appraisal period for rented duct (10 years)
     duct_years: int = 10
     # source: HM Treasury Green Book, 3.5 % real discount rate
@@ -263,11 +272,15 @@ class CostBook(_TomlConfig):
         object.__setattr__(self, "cable_gbp_per_m", dict(sorted(self.cable_gbp_per_m.items())))
 
     @property
+    def annuity_factor(self) -> float:
+        """Present value of 1 GBP a year for ``duct_years`` at ``discount_rate`` (years)."""
+        r, n = self.discount_rate, self.duct_years
+        return float(n) if r == 0 else (1 - (1 + r) ** -n) / r
+
+    @property
     def duct_rent_pv_gbp_per_m(self) -> float:
         """Present value of renting one metre of duct over ``duct_years`` (GBP/m)."""
-        r, n = self.discount_rate, self.duct_years
-        annuity = n if r == 0 else (1 - (1 + r) ** -n) / r
-        return self.duct_rent_gbp_per_m_year * annuity
+        return self.duct_rent_gbp_per_m_year * self.annuity_factor
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Self:
@@ -384,6 +397,8 @@ _SPECS: dict[str, tuple[str, float, float, bool, str]] = {
     "side_offset_m": ("float", 0.0, 50.0, False, "m"),
     "duct_tolerance_m": ("float", 0.0, 100.0, False, "m"),
     "duct_min_coverage": ("float", 0.0, 1.0, False, "fraction"),
+    "pole_tolerance_m": ("float", 0.0, 100.0, False, "m"),
+    "max_span_m": ("float", 0.0, 1000.0, False, "m"),
 }
 
 
@@ -516,6 +531,14 @@ class DesignRules(_TomlConfig):
         Fraction of a stretch's length that must lie within
         ``duct_tolerance_m`` of a duct for it to be rentable. Default 0.9;
         source: fibreplan default.
+    pole_tolerance_m : float
+        Poles within this distance of a street stretch can carry its cable,
+        metres. Default 10.0 m; source: fibreplan default (poles stand at the
+        kerb or the property line).
+    max_span_m : float
+        Longest aerial span between poles (and the stretch's ends) for a
+        stretch to be strung aerially, metres. Default 60.0 m; source:
+        fibreplan default (typical UK overhead telecom spans are 40-60 m).
 
     Raises
     ------
@@ -571,6 +594,10 @@ class DesignRules(_TomlConfig):
     duct_tolerance_m: float = 5.0
     # source: fibreplan default
     duct_min_coverage: float = 0.9
+    # source: fibreplan default, poles stand at the kerb or the property line
+    pole_tolerance_m: float = 10.0
+    # source: fibreplan default, typical UK overhead telecom spans of 40-60 m
+    max_span_m: float = 60.0
 
     def __post_init__(self) -> None:
         """Check every value, normalise types and freeze the mappings."""

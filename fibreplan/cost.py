@@ -115,8 +115,9 @@ def cost_plan(
     Notes
     -----
     Dug trench metres (including the width of road crossings) are priced by
-    surface at ``costs.trench_gbp_per_m``; rented duct at its edge cost
-    (present value of rent plus access); each road crossing adds
+    surface at ``costs.trench_gbp_per_m``; rented duct and aerial cable on
+    poles at their edge cost (present value of rent, plus access or cable);
+    each road crossing adds
     ``road_crossing_gbp``. So the trench items add up to the optimiser's tree
     cost plus the shared drop crossings. Drops
     at ``drop_gbp_per_m`` on their straight-line length; each connected
@@ -136,17 +137,26 @@ def cost_plan(
     length = tg.edge_length_m[tree_edge_rows]
     surface = tg.edge_surface[tree_edge_rows]
     kind = tg.edge_kind[tree_edge_rows]
-    dug = kind != "duct_reuse"
+    dug = ~np.isin(kind, ["duct_reuse", "aerial"])
     for s in SURFACES:
         metres = float(length[dug & (surface == s)].sum())
         if metres > 0:
             rows.append((f"trench, {s}", metres, "m", costs.trench_gbp_per_m[s], "civils"))
-    reused = ~dug
-    if reused.any():
-        metres = float(length[reused].sum())
-        rent = float(tg.edge_cost_gbp[tree_edge_rows][reused].sum())
-        item = f"existing duct rented (present value over {costs.duct_years} years) and access"
-        rows.append((item, metres, "m", rent / metres, "civils"))
+    for k, item in (
+        (
+            "duct_reuse",
+            f"existing duct rented (present value over {costs.duct_years} years) and access",
+        ),
+        (
+            "aerial",
+            f"aerial cable on existing poles (with pole rent over {costs.duct_years} years)",
+        ),
+    ):
+        used = kind == k
+        if used.any():
+            metres = float(length[used].sum())
+            total = float(tg.edge_cost_gbp[tree_edge_rows][used].sum())
+            rows.append((item, metres, "m", total / metres, "civils"))
     drop_m = float(np.nansum(tg.premises_drop_m[connected]))
     n_conn = int(connected.sum())
     rows.append(("drops (lead-in trench and cable)", drop_m, "m", costs.drop_gbp_per_m, "civils"))

@@ -153,6 +153,7 @@ _SPECS: dict[str, _LayerSpec] = {
         categories={
             "dig": _Category("new dig", _line_style("#e67e22", 4)),
             "duct_reuse": _Category("duct reuse", _line_style("#2e86c1", 4, "8 4")),
+            "aerial": _Category("aerial on poles", _line_style("#16a085", 3, "2 6")),
             "crossing": _Category("road crossing", _line_style("#8e44ad", 5)),
         },
     ),

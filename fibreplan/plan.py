@@ -153,7 +153,7 @@ class Plan:
                 "length_m": tg.edge_length_m[rows],
                 "cost_gbp": tg.edge_cost_gbp[rows],
                 "kind": kind,
-                "dug": kind != "duct_reuse",
+                "dug": ~np.isin(kind, ["duct_reuse", "aerial"]),
                 "surface": tg.edge_surface[rows],
                 "side": tg.edge_side[rows],
                 "street_name": self.streets["name"].to_numpy()[street],
@@ -339,7 +339,8 @@ class Plan:
         head = self.headend_layer().iloc[0]
         rows = self.tree_edge_rows
         kind = tg.edge_kind[rows]
-        trench_m = float(tg.edge_length_m[rows].sum())
+        length = tg.edge_length_m[rows]
+        trench_m = float(length.sum())
         ds = self.design.summary()
         drop_m = float(np.nansum(tg.premises_drop_m[(status == "connected").to_numpy()]))
         reasons = prem.loc[status == "unreachable", "reason"].value_counts().to_dict()
@@ -357,8 +358,9 @@ class Plan:
                 for k, v in prem.loc[status == "connected", "class"].value_counts().items()
             },
             "trench_m": round(trench_m, 2),
-            "trench_m_dug": round(float(tg.edge_length_m[rows][kind != "duct_reuse"].sum()), 2),
-            "duct_m_reused": round(float(tg.edge_length_m[rows][kind == "duct_reuse"].sum()), 2),
+            "trench_m_dug": round(float(length[~np.isin(kind, ["duct_reuse", "aerial"])].sum()), 2),
+            "duct_m_reused": round(float(length[kind == "duct_reuse"].sum()), 2),
+            "aerial_m": round(float(length[kind == "aerial"].sum()), 2),
             "road_crossings": road_crossings(tg, rows),
             "trench_m_by_surface": {
                 s: round(
@@ -555,21 +557,21 @@ def _premises_out(
     return out
 
 
-def _load_ducts(
-    ducts: gpd.GeoDataFrame | str | Path | None, *, crs: object
+def _load_existing(
+    existing: gpd.GeoDataFrame | str | Path | None, *, crs: object
 ) -> gpd.GeoDataFrame | None:
-    if ducts is None:
+    if existing is None:
         return None
-    if isinstance(ducts, str | Path):
-        path = Path(ducts)
+    if isinstance(existing, str | Path):
+        path = Path(existing)
         if not path.is_file():
-            msg = f"ducts: no such file '{path}'."
+            msg = f"existing: no such file '{path}'."
             raise InputValidationError(msg)
-        ducts = gpd.read_file(path, engine="pyogrio")
-    if ducts.crs is None:
-        msg = "ducts has no CRS; set it (e.g. gdf.set_crs('EPSG:27700')) or save it with one."
+        existing = gpd.read_file(path, engine="pyogrio")
+    if existing.crs is None:
+        msg = "existing has no CRS; set it (e.g. gdf.set_crs('EPSG:27700')) or save it with one."
         raise CRSError(msg)
-    return ducts.to_crs(crs)
+    return existing.to_crs(crs)
 
 
 def _same_osm_file(streets: object, premises: object) -> bool:
@@ -586,7 +588,7 @@ def plan(
     headend: tuple[float, float] | shapely.Point | None = None,
     costs: CostBook | None = None,
     rules: DesignRules | None = None,
-    ducts: gpd.GeoDataFrame | str | Path | None = None,
+    existing: gpd.GeoDataFrame | str | Path | None = None,
     method: Literal["heuristic", "exact", "auto"] = "auto",
     time_limit: float | None = 30.0,
     seed: int = 0,
@@ -608,9 +610,9 @@ def plan(
     rules : DesignRules, optional
         Design rules (drop limit, two-sided roads, PON splits, capacities,
         cable sizes, chamber spacing, optical budget); default ``DesignRules()``.
-    ducts : geopandas.GeoDataFrame, str or pathlib.Path, optional
-        Existing ducts that may be rented instead of digging (lines; see
-        :func:`fibreplan.build_trench_graph`).
+    existing : geopandas.GeoDataFrame, str or pathlib.Path, optional
+        Existing ducts (lines) and poles (points) that may be used instead of
+        digging (see :func:`fibreplan.build_trench_graph`).
     method : {"heuristic", "exact", "auto"}, default "auto"
         Steiner tree method (see :func:`fibreplan.steiner_tree`).
     time_limit : float or None, default 30.0
@@ -660,11 +662,11 @@ def plan(
     seconds["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    gdf_ducts = _load_ducts(ducts, crs=gdf_streets.crs)
-    if isinstance(ducts, str | Path):
-        inputs.append({"name": Path(ducts).name, "sha256": _sha256(Path(ducts))})
+    gdf_existing = _load_existing(existing, crs=gdf_streets.crs)
+    if isinstance(existing, str | Path):
+        inputs.append({"name": Path(existing).name, "sha256": _sha256(Path(existing))})
     tg = build_trench_graph(
-        gdf_streets, gdf_premises, costs=costs, rules=rules, headend=headend, ducts=gdf_ducts
+        gdf_streets, gdf_premises, costs=costs, rules=rules, headend=headend, existing=gdf_existing
     )
     seconds["trench"] = time.perf_counter() - t0
 

@@ -82,8 +82,8 @@ class TrenchGraph:
         Cost of digging the edge, GBP (equal to ``edge_cost_gbp`` unless duct
         reuse is cheaper).
     edge_kind : numpy.ndarray of str, shape (m,)
-        ``dig``, ``duct_reuse`` (rent an existing duct) or ``crossing`` (across
-        a two-sided road).
+        ``dig``, ``duct_reuse`` (rent an existing duct), ``aerial`` (cable on
+        existing poles) or ``crossing`` (across a two-sided road).
     edge_surface : numpy.ndarray of str, shape (m,)
         Surface class (``carriageway``, ``footway`` or ``verge``).
     edge_side : numpy.ndarray of str, shape (m,)
@@ -331,7 +331,7 @@ def build_trench_graph(
     costs: CostBook | None = None,
     rules: DesignRules | None = None,
     headend: tuple[float, float] | shapely.Point | None = None,
-    ducts: gpd.GeoDataFrame | None = None,
+    existing: gpd.GeoDataFrame | None = None,
 ) -> TrenchGraph:
     """Split the streets at every premises' drop point and price every stretch.
 
@@ -352,10 +352,11 @@ def build_trench_graph(
         Headend (OLT) position: ``(lon, lat)`` in degrees, or a Point in the
         streets' CRS. Default: the approximate 1-median of the premises over
         the street network (see Notes).
-    ducts : geopandas.GeoDataFrame, optional
-        Existing ducts (lines) that may be rented instead of digging, with
-        optional columns ``owner``, ``spare_capacity`` (ducts with 0 are not
-        used) and ``rent_gbp_per_m_year`` (default the cost book's rate).
+    existing : geopandas.GeoDataFrame, optional
+        Existing infrastructure that may be used instead of digging: ducts
+        (lines, optional ``rent_gbp_per_m_year``) and poles (points, optional
+        ``rent_gbp_per_year``), with optional ``owner`` and ``spare_capacity``
+        (rows with 0 are not used); rents default to the cost book's.
 
     Returns
     -------
@@ -387,11 +388,14 @@ def build_trench_graph(
     the costing charges one crossing per street stretch with such premises,
     shared through a far-side joint).
 
-    *Existing ducts:* a stretch with at least ``duct_min_coverage`` of its
-    length within ``duct_tolerance_m`` of a duct with spare capacity may rent
-    it, at the present value of the rent over ``costs.duct_years`` plus the
-    network-adjustment allowance ``costs.duct_access_gbp_per_m``; the edge
-    costs the cheaper of digging and renting (``edge_kind``).
+    *Existing ducts and poles:* a stretch with at least ``duct_min_coverage``
+    of its length within ``duct_tolerance_m`` of a duct with spare capacity may
+    rent it, at the present value of the rent over ``costs.duct_years`` plus
+    the network-adjustment allowance ``costs.duct_access_gbp_per_m``. A
+    stretch with poles within ``pole_tolerance_m`` no more than
+    ``max_span_m`` apart may carry aerial cable, at ``costs.aerial_gbp_per_m``
+    plus the present value of each pole's rent. The edge costs the cheapest of
+    digging, duct and poles (``edge_kind`` ``dig``, ``duct_reuse``, ``aerial``).
 
     *Headend:* without a given headend, the best of up to 32 candidate nodes
     nearest the demand-weighted centroid of the largest connected part of the
@@ -469,10 +473,14 @@ def build_trench_graph(
     e_surface = tl.surface[e_line]
     rate = np.array([costs.trench_gbp_per_m[x] for x in SURFACES])
     e_dig = e_len * rate[np.searchsorted(np.array(SURFACES), e_surface, sorter=_SURF_ORDER)]
-    e_rent = _duct_rent_cost(e_geom, e_len, ducts, costs=costs, rules=rules, crs=gdf_streets.crs)
-    reuse = e_rent < e_dig
-    e_kind = np.where(reuse, "duct_reuse", "dig").astype(object)
-    e_cost = np.where(reuse, e_rent, e_dig)
+    e_duct, e_aerial = _reuse_costs(
+        e_geom, e_len, existing, costs=costs, rules=rules, crs=gdf_streets.crs
+    )
+    options = np.column_stack([e_dig, e_duct, e_aerial])
+    choice = np.argmin(options, axis=1)  # ties go to digging, then duct
+    e_kind = np.array(["dig", "duct_reuse", "aerial"], dtype=object)[choice]
+    e_cost = options[np.arange(choice.size), choice]
+    reuse = choice > 0
 
     # --- crossing edges across two-sided roads at junctions ----------------------------
     c_u, c_v = tl.crossing_u, tl.crossing_v
@@ -709,54 +717,60 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _Tren
     )
 
 
-def _duct_rent_cost(
+def _column(gdf: gpd.GeoDataFrame, name: str, default: float) -> npt.NDArray[np.float64]:
+    """Return a numeric column of ``gdf``, ``default`` where absent or not a number."""
+    if name not in gdf:
+        return np.full(len(gdf), default, dtype=np.float64)
+    return pd.to_numeric(gdf[name], errors="coerce").fillna(default).to_numpy(dtype=np.float64)
+
+
+def _reuse_costs(
     edge_geom: npt.NDArray[np.object_],
     edge_len: npt.NDArray[np.float64],
-    ducts: gpd.GeoDataFrame | None,
+    existing: gpd.GeoDataFrame | None,
     *,
     costs: CostBook,
     rules: DesignRules,
     crs: pyproj.CRS,
-) -> npt.NDArray[np.float64]:
-    """Cost of renting duct for each edge (GBP), +inf where no usable duct follows it."""
-    out = np.full(edge_len.size, np.inf)
-    if ducts is None or ducts.empty:
-        return out
-    if ducts.crs is None:
-        msg = "ducts has no CRS; set it with ducts.set_crs(...)."
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return each edge's cost (GBP) in rented duct and as aerial cable; +inf if impossible."""
+    duct = np.full(edge_len.size, np.inf)
+    aerial = np.full(edge_len.size, np.inf)
+    if existing is None or existing.empty:
+        return duct, aerial
+    if existing.crs is None:
+        msg = "existing infrastructure has no CRS; set it with gdf.set_crs(...)."
         raise CRSError(msg)
-    ducts = ducts.to_crs(crs) if not ducts.crs.equals(crs) else ducts
-    spare = (
-        pd.to_numeric(ducts["spare_capacity"], errors="coerce").fillna(1).to_numpy()
-        if "spare_capacity" in ducts
-        else np.ones(len(ducts))
+    existing = existing.to_crs(crs) if not existing.crs.equals(crs) else existing
+    geoms = existing.geometry.to_numpy()
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    usable = present & (_column(existing, "spare_capacity", 1.0) > 0)
+    kind = shapely.get_type_id(geoms)
+    lines = usable & np.isin(
+        kind, [shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING]
     )
-    rent_year = (
-        pd.to_numeric(ducts["rent_gbp_per_m_year"], errors="coerce")
-        .fillna(costs.duct_rent_gbp_per_m_year)
-        .to_numpy()
-        if "rent_gbp_per_m_year" in ducts
-        else np.full(len(ducts), costs.duct_rent_gbp_per_m_year)
-    )
-    geoms = ducts.geometry.to_numpy()
-    usable = (spare > 0) & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if not usable.any():
-        return out
-    buffers = shapely.buffer(geoms[usable], rules.duct_tolerance_m, cap_style="flat")
-    tree = shapely.STRtree(buffers)
-    e_i, d_i = tree.query(edge_geom, predicate="intersects")
-    covered = shapely.length(shapely.intersection(edge_geom[e_i], buffers[d_i]))
-    frac = covered / edge_len[e_i]
-    ok = frac >= rules.duct_min_coverage
-    annuity = (
-        costs.duct_rent_pv_gbp_per_m / costs.duct_rent_gbp_per_m_year
-        if costs.duct_rent_gbp_per_m_year
-        else float(costs.duct_years)
-    )
-    per_m = rent_year[usable][d_i[ok]] * annuity + costs.duct_access_gbp_per_m
-    cost = per_m * edge_len[e_i[ok]]
-    np.minimum.at(out, e_i[ok], cost)
-    return out
+    poles = usable & (kind == shapely.GeometryType.POINT)
+    if lines.any():
+        rent_year = _column(existing, "rent_gbp_per_m_year", costs.duct_rent_gbp_per_m_year)
+        buffers = shapely.buffer(geoms[lines], rules.duct_tolerance_m, cap_style="flat")
+        e_i, d_i = shapely.STRtree(buffers).query(edge_geom, predicate="intersects")
+        covered = shapely.length(shapely.intersection(edge_geom[e_i], buffers[d_i]))
+        ok = covered / edge_len[e_i] >= rules.duct_min_coverage
+        per_m = rent_year[lines][d_i[ok]] * costs.annuity_factor + costs.duct_access_gbp_per_m
+        np.minimum.at(duct, e_i[ok], per_m * edge_len[e_i[ok]])
+    if poles.any():
+        rent = _column(existing, "rent_gbp_per_year", costs.pole_rent_gbp_per_year)[poles]
+        e_i, p_i = shapely.STRtree(geoms[poles]).query(
+            edge_geom, predicate="dwithin", distance=rules.pole_tolerance_m
+        )
+        count = np.bincount(e_i, minlength=edge_len.size)
+        rent_pv = (
+            np.bincount(e_i, weights=rent[p_i], minlength=edge_len.size) * costs.annuity_factor
+        )
+        # spans between the poles (and the edge's ends) no longer than max_span_m
+        ok = (count >= 1) & (edge_len / (count + 1) <= rules.max_span_m)
+        aerial[ok] = edge_len[ok] * costs.aerial_gbp_per_m + rent_pv[ok]
+    return duct, aerial
 
 
 def _drop_crosses_road(  # noqa: PLR0917 - private helper, called once

@@ -140,7 +140,7 @@ def _duct_case(rent_per_m_year):
 
 def test_cheap_duct_is_rented_instead_of_dug():
     streets, prem, duct = _duct_case(0.45)
-    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), ducts=duct)
+    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), existing=duct)
     s = p.summary
     assert s["duct_m_reused"] > 250
     t = p.layers()["trenches"]
@@ -151,14 +151,14 @@ def test_cheap_duct_is_rented_instead_of_dug():
 
 def test_dear_duct_is_not_used():
     streets, prem, duct = _duct_case(500.0)
-    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), ducts=duct)
+    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), existing=duct)
     assert p.summary["duct_m_reused"] == 0
 
 
 def test_duct_without_spare_capacity_is_not_used():
     streets, prem, duct = _duct_case(0.45)
     duct["spare_capacity"] = 0
-    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), ducts=duct)
+    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), existing=duct)
     assert p.summary["duct_m_reused"] == 0
 
 
@@ -169,3 +169,41 @@ def test_premises_beyond_max_drop_are_reported(streets, premises, headend):
     assert reasons["B"] == ""  # 5 m drop
     assert reasons["A"] == "too_far_from_street"  # 10 m drop
     assert reasons["E"] == "too_far_from_street"
+
+
+def _pole_case(spacing_m):
+    streets = _gdf([[(0, 0), (300, 0)], [(0, 0), (0, 300)], [(300, 0), (300, 300)],
+                    [(0, 300), (300, 300)]], highway="residential")  # fmt: skip
+    prem = _points([(300 + 10, 280), (150, 290)])
+    xs = np.arange(spacing_m, 300, spacing_m)
+    geometry = [shapely.Point(X0 + x, Y0 - 3) for x in xs] + [
+        shapely.Point(X0 + 303, Y0 + y) for y in xs
+    ]
+    poles = gpd.GeoDataFrame(
+        {"owner": ["Openreach"] * len(geometry)}, geometry=geometry, crs="EPSG:27700"
+    )
+    return streets, prem, poles
+
+
+def test_cable_goes_aerial_on_close_poles():
+    streets, prem, poles = _pole_case(50.0)
+    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), existing=poles)
+    s = p.summary
+    assert s["aerial_m"] > 250
+    assert s["trench_m_dug"] + s["duct_m_reused"] + s["aerial_m"] == pytest.approx(s["trench_m"])
+    t = p.layers()["trenches"]
+    assert set(t.loc[t["kind"] == "aerial", "dug"]) == {False}
+    book = p.costs
+    aerial = p.costing.boq.set_index("item").filter(like="aerial", axis=0)
+    # a 300 m stretch with 5 poles: cable at the aerial rate plus each pole's rent
+    street0 = t[(t["kind"] == "aerial") & (t["length_m"].round(3) == 300.0)]
+    assert len(street0) == 1
+    want = 300 * book.aerial_gbp_per_m + 5 * book.pole_rent_gbp_per_year * book.annuity_factor
+    assert street0["cost_gbp"].iloc[0] == pytest.approx(want)
+    assert aerial["cost_gbp"].sum() == pytest.approx(t.loc[t["kind"] == "aerial", "cost_gbp"].sum())
+
+
+def test_poles_too_far_apart_are_not_used():
+    streets, prem, poles = _pole_case(100.0)  # 100 m spans > 60 m
+    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), existing=poles)
+    assert p.summary["aerial_m"] == 0
