@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from fibreplan.cli import main
 
 
@@ -73,3 +75,28 @@ def test_exchange_from_a_point_file(tmp_path, streets, premises):
     # the headend snaps to the street nearest the given point (premises B, 5 m from street 1)
     assert abs(s["headend"]["lon"] - head.x) < 1e-3
     assert abs(s["headend"]["lat"] - head.y) < 1e-3
+
+
+def test_existing_infrastructure_file(tmp_path, streets, premises):
+    import geopandas as gpd
+    import shapely
+
+    from .conftest import X0
+    from .conftest import Y0
+
+    streets.to_file(tmp_path / "s.gpkg", engine="pyogrio")
+    premises.to_file(tmp_path / "p.gpkg", engine="pyogrio")
+    duct = gpd.GeoDataFrame(
+        {"owner": ["Openreach"], "spare_capacity": [1]},
+        geometry=[shapely.LineString([(X0, Y0 + 1), (X0 + 200, Y0 + 1)])],
+        crs="EPSG:27700",
+    )
+    duct.to_file(tmp_path / "infra.gpkg", engine="pyogrio")
+    code = main([
+        "plan", "--streets", str(tmp_path / "s.gpkg"), "--premises", str(tmp_path / "p.gpkg"),
+        "--ducts", str(tmp_path / "infra.gpkg"), "--out", str(tmp_path / "o"), "-q",
+    ])  # fmt: skip
+    assert code == 0
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert s["duct_m_reused"] == pytest.approx(100.0, abs=0.05)  # both stretches along it
+    assert "infra.gpkg" in [i["name"] for i in s["inputs"]]
