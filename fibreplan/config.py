@@ -399,6 +399,7 @@ _SPECS: dict[str, tuple[str, float, float, bool, str]] = {
     "duct_min_coverage": ("float", 0.0, 1.0, False, "fraction"),
     "pole_tolerance_m": ("float", 0.0, 100.0, False, "m"),
     "max_span_m": ("float", 0.0, 1000.0, False, "m"),
+    "crossing_spacing_m": ("float", 0.0, 1e9, False, "m"),
 }
 
 
@@ -539,6 +540,11 @@ class DesignRules(_TomlConfig):
         Longest aerial span between poles (and the stretch's ends) for a
         stretch to be strung aerially, metres. Default 60.0 m; source:
         fibreplan default (typical UK overhead telecom spans are 40-60 m).
+    crossing_spacing_m : float
+        Besides junctions, a two-sided road can be crossed mid-block at
+        points this far apart, metres. Default 100.0 m; source: fibreplan
+        default (a crossing to reach a far-side DP within the 100 m drop
+        limit).
 
     Raises
     ------
@@ -598,6 +604,8 @@ class DesignRules(_TomlConfig):
     pole_tolerance_m: float = 10.0
     # source: fibreplan default, typical UK overhead telecom spans of 40-60 m
     max_span_m: float = 60.0
+    # source: fibreplan default, one crossing per drop-limit length of road
+    crossing_spacing_m: float = 100.0
 
     def __post_init__(self) -> None:
         """Check every value, normalise types and freeze the mappings."""

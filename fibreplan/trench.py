@@ -379,8 +379,10 @@ def build_trench_graph(
     trench lines offset ``side_offset_m`` either side of the centreline. At
     each junction the corners between consecutive two-sided roads are
     separate nodes, joined across each two-sided road by a crossing edge
-    priced ``road_crossing_gbp`` plus its length in carriageway; minor roads
-    and side trenches meet in the corner they lie in. So the optimiser
+    priced ``road_crossing_gbp`` plus its length in carriageway, and so are
+    matching points on the two sides of a long road every
+    ``crossing_spacing_m`` (mid-block crossings); minor roads and side
+    trenches meet in the corner they lie in. So the optimiser
     chooses which side to dig and where to cross. A premises is joined to
     the nearest trench line, which for a two-sided road is its own side. On a
     minor road one trench serves both sides; it runs on the side with more
@@ -437,9 +439,13 @@ def build_trench_graph(
     attach = sp_idx >= 0
     a_line = sp_idx[attach]
     a_pos = np.clip(np.round(sp_pos[attach] / _SNAP_M) * _SNAP_M, 0.0, lengths[a_line])
-    bp_line = np.concatenate([np.arange(s), np.arange(s), a_line])
-    bp_pos = np.concatenate([np.zeros(s), lengths, a_pos])
-    bp_node = np.concatenate([tl.start_node, tl.end_node, np.full(a_line.size, -1)])
+    # mid-block crossings: matching points on both sides of long two-sided roads
+    m_left, m_right, m_frac = _mid_block_points(tl, lengths, spacing_m=rules.crossing_spacing_m)
+    m_line = np.concatenate([m_left, m_right])
+    m_pos = np.round(np.concatenate([m_frac, m_frac]) * lengths[m_line] / _SNAP_M) * _SNAP_M
+    bp_line = np.concatenate([np.arange(s), np.arange(s), a_line, m_line])
+    bp_pos = np.concatenate([np.zeros(s), lengths, a_pos, m_pos])
+    bp_node = np.concatenate([tl.start_node, tl.end_node, np.full(a_line.size + m_line.size, -1)])
     order = np.lexsort((bp_node == -1, bp_pos, bp_line))  # line ends first at equal position
     bp_line, bp_pos, bp_node = bp_line[order], bp_pos[order], bp_node[order]
     new = np.ones(bp_line.size, dtype=bool)
@@ -483,7 +489,10 @@ def build_trench_graph(
     reuse = choice > 0
 
     # --- crossing edges across two-sided roads at junctions ----------------------------
-    c_u, c_v = tl.crossing_u, tl.crossing_v
+    mid_nodes = node_of_bp[2 * s + a_line.size :]
+    c_u = np.concatenate([tl.crossing_u, mid_nodes[: m_left.size]])
+    c_v = np.concatenate([tl.crossing_v, mid_nodes[m_left.size :]])
+    c_street = np.concatenate([tl.crossing_street, tl.street[m_left]])
     c_geom = shapely.linestrings(
         np.stack([node_xy[c_u], node_xy[c_v]], axis=1).reshape(-1, 2),
         indices=np.repeat(np.arange(c_u.size), 2),
@@ -494,7 +503,8 @@ def build_trench_graph(
     # --- premises -> node ---------------------------------------------------------------
     p = len(points)
     all_attach = np.full(sp_idx.size, -1, dtype=np.int64)
-    all_attach[attach] = node_of_bp[2 * s :]  # breakpoints were (starts, ends, attaches)
+    # breakpoints were (starts, ends, attaches, mid-block points)
+    all_attach[attach] = node_of_bp[2 * s : 2 * s + a_line.size]
     premises_node = all_attach[:p]
     head_node_given = int(all_attach[p]) if head_pt is not None else None
     crosses = _drop_crosses_road(
@@ -531,7 +541,7 @@ def build_trench_graph(
         edge_kind=np.concatenate([e_kind, np.full(n_c, "crossing", dtype=object)]).astype(str),
         edge_surface=np.concatenate([e_surface, np.full(n_c, "carriageway")]).astype(str),
         edge_side=np.concatenate([tl.side[e_line], np.full(n_c, "across")]).astype(str),
-        edge_street=np.concatenate([tl.street[e_line], tl.crossing_street]).astype(np.int64),
+        edge_street=np.concatenate([tl.street[e_line], c_street]).astype(np.int64),
         edge_geometry=np.concatenate([e_geom, c_geom]),
         premises_node=premises_node.astype(np.int64),
         premises_drop_m=sp_dist,
@@ -570,6 +580,8 @@ class _TrenchLines:
     crossing_u: npt.NDArray[np.int64]
     crossing_v: npt.NDArray[np.int64]
     crossing_street: npt.NDArray[np.int64]
+    pair_left: npt.NDArray[np.int64]  # trench line of each two-sided road's left side
+    pair_right: npt.NDArray[np.int64]  # ... and of its right side
 
     @property
     def n_nodes(self) -> int:
@@ -714,7 +726,27 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _Tren
         crossing_u=node_ccw[c_idx].astype(np.int64),
         crossing_v=node_cw[c_idx].astype(np.int64),
         crossing_street=rows[arm_line[c_idx]].astype(np.int64),
+        pair_left=mi.size + np.arange(ma.size, dtype=np.int64),
+        pair_right=mi.size + ma.size + np.arange(ma.size, dtype=np.int64),
     )
+
+
+def _mid_block_points(
+    tl: _TrenchLines, lengths: npt.NDArray[np.float64], *, spacing_m: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Left line, right line and fraction along for each mid-block crossing of a two-sided road.
+
+    A road side of length L gets ``floor(L / spacing_m)`` crossings, evenly spaced.
+    """
+    if tl.pair_left.size == 0 or not np.isfinite(spacing_m):
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=np.float64)
+    n = np.floor(np.minimum(lengths[tl.pair_left], lengths[tl.pair_right]) / spacing_m)
+    n = n.astype(np.int64)
+    pair = np.repeat(np.arange(n.size), n)
+    k = np.arange(pair.size) - np.repeat(np.cumsum(n) - n, n) + 1
+    frac = k / (n[pair] + 1)
+    return tl.pair_left[pair], tl.pair_right[pair], frac
 
 
 def _column(gdf: gpd.GeoDataFrame, name: str, default: float) -> npt.NDArray[np.float64]:

@@ -207,3 +207,32 @@ def test_poles_too_far_apart_are_not_used():
     streets, prem, poles = _pole_case(100.0)  # 100 m spans > 60 m
     p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0), existing=poles)
     assert p.summary["aerial_m"] == 0
+
+
+def test_mid_block_crossing_serves_a_far_side_premises():
+    """North side already dug for ten premises; one premises across the road mid-block."""
+    streets = pd_concat(
+        _gdf([[(-500, 0), (0, 0)], [(0, 0), (1000, 0)], [(1000, 0), (1500, 0)]], highway="primary"),
+        _gdf([[(0, 0), (0, 100)], [(1000, 0), (1000, 100)]], highway="residential"),
+    )
+    north = [(50 + 100 * i, 20) for i in range(10)]
+    prem = _points([*north, (505, -20)], ids=[*(f"n{i}" for i in range(10)), "far"])
+    head = shapely.Point(X0, Y0 + 100)
+
+    def south_metres(rules):
+        p = fibreplan.plan(streets, prem, headend=head, rules=rules)
+        t = p.layers()["trenches"]
+        assert p.summary["premises_connected"] == 11
+        return t[(t["highway"] == "primary") & (t["side"] == "right")]["length_m"].sum(), t
+
+    south, t = south_metres(fibreplan.DesignRules())
+    # crossings every 1000/11 m: the route crosses mid-block either side of x=505 (two
+    # crossings replace the 90.9 m of near-side trench between them, which is cheaper
+    # than one crossing plus both stretches) and digs only that stretch of the far side
+    assert south == pytest.approx(1000 / 11, abs=0.1)
+    crossing_x = t[t["kind"] == "crossing"].geometry.centroid.x - X0
+    assert ((crossing_x - 505).abs() < 60).all()
+    assert len(crossing_x) >= 1
+    no_mid = dataclasses.replace(fibreplan.DesignRules(), crossing_spacing_m=1e9)
+    south, _ = south_metres(no_mid)
+    assert south > 400  # only junction crossings: the far side is dug from a junction
