@@ -280,7 +280,6 @@ def test_map_renders_offline_in_chromium(tmp_path: Path) -> None:
 
             shot = tmp_path / "map.png"
             page.screenshot(path=str(shot))
-            page.screenshot(path="/tmp/fibreplan_map_test.png")
         finally:
             browser.close()
 

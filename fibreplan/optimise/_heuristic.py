@@ -216,6 +216,16 @@ def _sph_from_matrix(
     return np.column_stack([np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64)])
 
 
+def _search_graph(
+    A: sp.csr_array, t: npt.NDArray[np.int64]
+) -> tuple[Graph, npt.NDArray[np.bool_]]:
+    """Return the local-search graph of ``A`` and the terminal mask."""
+    g = Graph.from_csr(A)
+    is_term = np.zeros(g.n, dtype=bool)
+    is_term[t] = True
+    return g, is_term
+
+
 def heuristic_tree(
     A: sp.csr_array,
     terminals: npt.NDArray[np.int64],
@@ -293,9 +303,7 @@ def heuristic_tree(
     t = np.asarray(terminals, dtype=np.int64).ravel()
     if t.size <= 1:
         return np.empty((0, 2), dtype=np.int64)
-    g = Graph.from_csr(A)
-    is_term = np.zeros(g.n, dtype=bool)
-    is_term[t] = True
+    g, is_term = _search_graph(A, t)
     rng = np.random.default_rng(seed)
 
     def expired() -> bool:
@@ -492,9 +500,7 @@ def recombine_trees(
        graphs", Proc. ALENEX 2010, pp. 1-10. doi:10.1137/1.9781611972900.1
     """
     t = np.asarray(terminals, dtype=np.int64).ravel()
-    g = Graph.from_csr(A)
-    is_term = np.zeros(g.n, dtype=bool)
-    is_term[t] = True
+    g, is_term = _search_graph(A, t)
     rng = np.random.default_rng(seed)
 
     def expired() -> bool:
