@@ -72,7 +72,7 @@ class TrenchGraph:
     node_xy : numpy.ndarray, shape (n, 2)
         Node coordinates in metres: street junctions and drop points.
     edge_u, edge_v : numpy.ndarray of int64, shape (m,)
-        Edge end nodes; ``edge_u`` is at ``edge_start_m`` along the street line.
+        Edge end nodes; ``edge_u`` is where the edge's geometry starts.
     edge_length_m : numpy.ndarray of float64, shape (m,)
         Trench length, metres.
     edge_cost_gbp : numpy.ndarray of float64, shape (m,)

@@ -126,10 +126,15 @@ def test_minor_road_far_side_drops_cross_the_road():
     assert boq.loc["road crossings", "cost_gbp"] == p.costs.road_crossing_gbp
 
 
-def _duct_case(rent_per_m_year):
+def _square_block():
+    """A 300 m square of residential streets with two premises far from the headend corner."""
     streets = _gdf([[(0, 0), (300, 0)], [(0, 0), (0, 300)], [(300, 0), (300, 300)],
                     [(0, 300), (300, 300)]], highway="residential")  # fmt: skip
-    prem = _points([(300 + 10, 280), (150, 290)])
+    return streets, _points([(300 + 10, 280), (150, 290)])
+
+
+def _duct_case(rent_per_m_year):
+    streets, prem = _square_block()
     duct = gpd.GeoDataFrame(
         {"owner": ["Openreach"], "spare_capacity": [2], "rent_gbp_per_m_year": [rent_per_m_year]},
         geometry=[shapely.LineString([(X0, Y0 + 1), (X0 + 300, Y0 + 1), (X0 + 300, Y0 + 300)])],
@@ -172,9 +177,7 @@ def test_premises_beyond_max_drop_are_reported(streets, premises, headend):
 
 
 def _pole_case(spacing_m):
-    streets = _gdf([[(0, 0), (300, 0)], [(0, 0), (0, 300)], [(300, 0), (300, 300)],
-                    [(0, 300), (300, 300)]], highway="residential")  # fmt: skip
-    prem = _points([(300 + 10, 280), (150, 290)])
+    streets, prem = _square_block()
     xs = np.arange(spacing_m, 300, spacing_m)
     geometry = [shapely.Point(X0 + x, Y0 - 3) for x in xs] + [
         shapely.Point(X0 + 303, Y0 + y) for y in xs

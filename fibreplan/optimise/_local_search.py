@@ -878,6 +878,30 @@ def _key_vertex_elimination(
     return moves
 
 
+def _rooted_local_tree(
+    n: int,
+    nodes: npt.NDArray[np.int64],
+    edges: npt.NDArray[np.int64],
+    roots: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.int64], sp.csr_array, int, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Index a tree's nodes locally and root it at its first node in ``roots``.
+
+    Returns the global-to-local map (-1 off the tree), the local adjacency, the
+    local root, the parent of each local node (-1 at the root) and its depth.
+    """
+    loc = np.full(n, -1, dtype=np.int64)
+    loc[nodes] = np.arange(nodes.size)
+    k = nodes.size
+    tree = sp.csr_array(
+        (np.ones(edges.shape[0]), (loc[edges[:, 0]], loc[edges[:, 1]])), shape=(k, k)
+    )
+    root = int(loc[np.flatnonzero(roots)[0]])
+    _, par = csgraph.breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    par = np.asarray(par, dtype=np.int64)
+    par[root] = -1
+    return loc, tree, root, par, _depths(tree, root)
+
+
 def _vertex_insertion(
     g: Graph, edges: npt.NDArray[np.int64], is_term: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.int64]:
@@ -917,16 +941,9 @@ def _vertex_insertion(
     x, u1, w1, uj, wj = x[other], u1[other], w1[other], u[other], w[other]
     # root the tree and build binary-lifting tables over local indices
     nodes = np.flatnonzero(in_tree)
-    loc = np.full(g.n, -1, dtype=np.int64)
-    loc[nodes] = np.arange(nodes.size)
+    loc, _, root, par, depth = _rooted_local_tree(g.n, nodes, edges, is_term & in_tree)
     k = nodes.size
-    ea, eb = loc[edges[:, 0]], loc[edges[:, 1]]
-    root = int(loc[np.flatnonzero(is_term & in_tree)[0]])
-    tree = sp.csr_array((np.ones(ea.size), (ea, eb)), shape=(k, k))
-    _, par = csgraph.breadth_first_order(tree, root, directed=False, return_predecessors=True)
-    par = np.asarray(par, dtype=np.int64)
     par[root] = root
-    depth = _depths(tree, root)
     pw = np.zeros(k, dtype=np.float64)
     nonroot = np.arange(k) != root
     ids = g.edge_ids(np.column_stack([nodes[nonroot], nodes[par[nonroot]]]))
@@ -997,16 +1014,10 @@ def _vertex_elimination(
     nt = np.flatnonzero(inside[g.eu] & inside[g.ev] & ~is_tree)
     if nt.size == 0:
         return False
-    loc = np.full(g.n, -1, dtype=np.int64)
-    loc[nodes] = np.arange(nodes.size)
+    loc, _, _, par_arr, depth_arr = _rooted_local_tree(g.n, nodes, edges, is_term & inside)
     k = nodes.size
     ea, eb = loc[edges[:, 0]], loc[edges[:, 1]]
-    root = int(loc[np.flatnonzero(is_term & inside)[0]])
-    tree = sp.csr_array((np.ones(ea.size), (ea, eb)), shape=(k, k))
-    _, par_arr = csgraph.breadth_first_order(tree, root, directed=False, return_predecessors=True)
-    par_arr = np.asarray(par_arr, dtype=np.int64)
-    par_arr[root] = -1
-    depth = _depths(tree, root).tolist()
+    depth = depth_arr.tolist()
     par = par_arr.tolist()
     nt = nt[np.argsort(g.ew[nt], kind="stable")]
     xs = loc[g.eu[nt]].tolist()
