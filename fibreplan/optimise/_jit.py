@@ -1,0 +1,826 @@
+"""Compiled (numba) kernels of the fast Steiner heuristic and dual ascent.
+
+Every kernel works on one symmetric CSR graph given as plain arrays:
+
+* ``indptr`` (int64, n + 1), ``indices`` (int64, 2m), ``w`` (float64, 2m):
+  arc ``p`` runs from the row node ``u`` (``indptr[u] <= p < indptr[u + 1]``)
+  to ``indices[p]`` with weight ``w[p]``; an infinite weight hides the arc.
+* ``rev`` (int64, 2m): position of the reverse arc of ``p``.
+* The arcs of every row are sorted by weight, so a bounded search stops
+  scanning a row at the first arc that is too long.
+* A tree is a boolean arc mask ``tarc`` (both arcs of a tree edge set) with
+  the tree degree ``tdeg`` of every node.
+
+The kernels are compiled on first use and cached on disk (``cache=True``),
+so only the first run on a machine pays the compilation (a few seconds).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+from numba import njit
+
+_INF = np.inf
+_EPS = 1e-9
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@njit(cache=True)
+def _root_of(uf: np.ndarray, x: int) -> int:
+    while uf[x] != x:
+        uf[x] = uf[uf[x]]
+        x = uf[x]
+    return x
+
+
+@njit(cache=True)
+def prune_leaves(
+    indptr: np.ndarray, indices: np.ndarray, tarc: np.ndarray, tdeg: np.ndarray, is_term: np.ndarray
+) -> None:
+    """Delete non-terminal leaves of the tree in place, repeatedly."""
+    n = indptr.size - 1
+    stack = [np.int64(0)]
+    stack.pop()
+    for v in range(n):
+        if tdeg[v] == 1 and not is_term[v]:
+            stack.append(v)
+    while stack:
+        v = stack.pop()
+        if tdeg[v] != 1 or is_term[v]:
+            continue
+        for p in range(indptr[v], indptr[v + 1]):
+            if tarc[p]:
+                u = indices[p]
+                tarc[p] = False
+                for q in range(indptr[u], indptr[u + 1]):
+                    if indices[q] == v:
+                        tarc[q] = False
+                        break
+                tdeg[v] -= 1
+                tdeg[u] -= 1
+                if tdeg[u] == 1 and not is_term[u]:
+                    stack.append(u)
+                break
+
+
+@njit(cache=True)
+def tree_weight(w: np.ndarray, tarc: np.ndarray) -> float:
+    """Total weight of the tree (each edge counted once)."""
+    s = 0.0
+    for p in range(w.size):
+        if tarc[p]:
+            s += w[p]
+    return s / 2.0
+
+
+@njit(cache=True)
+def _add_edge(p: int, u: int, v: int, rev: np.ndarray, tarc: np.ndarray, tdeg: np.ndarray) -> None:
+    if not tarc[p]:
+        tarc[p] = True
+        tarc[rev[p]] = True
+        tdeg[u] += 1
+        tdeg[v] += 1
+
+
+# --------------------------------------------------------------------------- MST on a node set
+
+
+@njit(cache=True)
+def mst_prune(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    rev: np.ndarray,
+    node_set: np.ndarray,
+    is_term: np.ndarray,
+    start: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prim's MST of the subgraph induced by ``node_set`` from ``start``, then leaf pruning.
+
+    Returns ``(tarc, tdeg)``; nodes of ``node_set`` not reached from ``start`` stay out.
+    """
+    n = indptr.size - 1
+    tarc = np.zeros(w.size, dtype=np.bool_)
+    tdeg = np.zeros(n, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    best = np.full(n, _INF)
+    via = np.full(n, -1, dtype=np.int64)
+    heap = [(0.0, np.int64(start))]
+    best[start] = 0.0
+    while heap:
+        d, v = heapq.heappop(heap)
+        if done[v] or d > best[v]:
+            continue
+        done[v] = True
+        if via[v] >= 0:
+            p = via[v]
+            _add_edge(p, indices[rev[p]], v, rev, tarc, tdeg)
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            if node_set[u] and not done[u] and w[p] < best[u]:
+                best[u] = w[p]
+                via[u] = p
+                heapq.heappush(heap, (w[p], u))
+    prune_leaves(indptr, indices, tarc, tdeg, is_term)
+    return tarc, tdeg
+
+
+# --------------------------------------------------------------------------- SPH
+
+
+@njit(cache=True)
+def sph(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    is_term: np.ndarray,
+    n_terms: int,
+    root: int,
+) -> np.ndarray:
+    """Takahashi-Matsuyama shortest-path heuristic from ``root``; return its node set.
+
+    The distance to the growing tree is kept by one Dijkstra that every added
+    path re-seeds at distance 0, settled only up to the nearest terminal.
+    Arcs of infinite weight are ignored; terminals out of reach are left out.
+    """
+    n = indptr.size - 1
+    dist = np.full(n, _INF)
+    pred = np.full(n, -1, dtype=np.int64)
+    in_tree = np.zeros(n, dtype=np.bool_)
+    in_tree[root] = True
+    dist[root] = 0.0
+    heap = [(0.0, np.int64(root))]
+    theap = [(_INF, np.int64(-1))]
+    theap.pop()
+    left = n_terms - (1 if is_term[root] else 0)
+    while left > 0:
+        while theap and (in_tree[theap[0][1]] or theap[0][0] > dist[theap[0][1]]):
+            heapq.heappop(theap)
+        while heap and (not theap or heap[0][0] < theap[0][0]):
+            d, v = heapq.heappop(heap)
+            if d > dist[v]:
+                continue
+            for p in range(indptr[v], indptr[v + 1]):
+                nd = d + w[p]
+                u = indices[p]
+                if nd < dist[u]:
+                    dist[u] = nd
+                    pred[u] = v
+                    heapq.heappush(heap, (nd, u))
+                    if is_term[u] and not in_tree[u]:
+                        heapq.heappush(theap, (nd, u))
+            while theap and (in_tree[theap[0][1]] or theap[0][0] > dist[theap[0][1]]):
+                heapq.heappop(theap)
+        if not theap:
+            break
+        _, x = heapq.heappop(theap)
+        v = x
+        while not in_tree[v]:
+            in_tree[v] = True
+            if is_term[v]:
+                left -= 1
+            dist[v] = 0.0
+            heapq.heappush(heap, (0.0, v))
+            v = pred[v]
+    return in_tree
+
+
+# --------------------------------------------------------------------------- local search
+
+
+@njit(cache=True)
+def _root_tree(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    root: int,
+    par: np.ndarray,
+    parc: np.ndarray,
+    order: np.ndarray,
+) -> int:
+    """Root the tree at ``root`` by BFS: parent node, arc to the parent, BFS order."""
+    order[0] = root
+    par[root] = -1
+    parc[root] = -1
+    k = 1
+    i = 0
+    while i < k:
+        v = order[i]
+        i += 1
+        for p in range(indptr[v], indptr[v + 1]):
+            if tarc[p]:
+                u = indices[p]
+                if u != par[v]:
+                    par[u] = v
+                    parc[u] = rev[p]
+                    order[k] = u
+                    k += 1
+    return k
+
+
+@njit(cache=True)
+def _central_terminal(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    is_term: np.ndarray,
+    root: int,
+    par: np.ndarray,
+    parc: np.ndarray,
+    order: np.ndarray,
+) -> int:
+    """The terminal nearest (in tree edges) to the tree's centroid.
+
+    Rooting the local search there keeps the subtrees it searches from small.
+    """
+    k = _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+    size = np.ones(k, dtype=np.int64)
+    pos = np.empty(indptr.size - 1, dtype=np.int64)
+    for i in range(k):
+        pos[order[i]] = i
+    for i in range(k - 1, 0, -1):
+        size[pos[par[order[i]]]] += size[i]
+    c = root
+    for i in range(k):  # the deepest node whose subtree still holds half the tree
+        if 2 * size[i] >= k:
+            c = order[i]
+    # nearest terminal to c: BFS in the tree
+    if is_term[c]:
+        return c
+    queue = [(np.int64(c), np.int64(-1))]
+    i = 0
+    while i < len(queue):
+        v, came = queue[i]
+        i += 1
+        for p in range(indptr[v], indptr[v + 1]):
+            if tarc[p] and indices[p] != came:
+                u = indices[p]
+                if is_term[u]:
+                    return u
+                queue.append((u, v))
+    return root
+
+
+@njit(cache=True)
+def _is_key(v: int, tdeg: np.ndarray, is_term: np.ndarray) -> bool:
+    return is_term[v] or tdeg[v] >= 3  # noqa: PLR2004
+
+
+@njit(cache=True)
+def _reconnect(  # noqa: PLR0913, PLR0912, PLR0915
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    tdeg: np.ndarray,
+    is_term: np.ndarray,
+    path_arcs: np.ndarray,
+    n_arcs: int,
+    freed: np.ndarray,
+    n_freed: int,
+    ends: np.ndarray,
+    n_child: int,
+    removed_cost: float,
+    scratch: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> bool:
+    """Remove a key vertex or key path; reconnect the pieces if that is cheaper.
+
+    Removing ``path_arcs`` and the inner nodes ``freed`` leaves ``n_child``
+    child subtrees (one below each of ``ends``) and the piece holding the root.
+    A Dijkstra from the child subtrees (their Voronoi regions), searched only
+    up to ``removed_cost`` and stopping at the root piece's nodes, finds the
+    cheapest paths between pieces; if the MST of the pieces over them costs
+    less than what was removed, it replaces it. ``scratch`` = ``(lab, dist,
+    src, pred, gone)``, reset on exit.
+    """
+    lab, dist, src, pred, gone = scratch
+    big = n_child  # label of the root piece (never stored)
+    for i in range(n_arcs):
+        p = path_arcs[i]
+        tarc[p] = False
+        tarc[rev[p]] = False
+    for i in range(n_freed):
+        gone[freed[i]] = True
+    touched = [np.int64(0)]
+    touched.pop()
+    stack = [np.int64(0)]
+    stack.pop()
+    heap = [(0.0, np.int64(0))]
+    heap.pop()
+    for k in range(n_child):
+        e = ends[k]
+        lab[e] = k
+        stack.append(e)
+        while stack:
+            v = stack.pop()
+            touched.append(v)
+            dist[v] = 0.0
+            src[v] = v
+            heap.append((0.0, v))
+            for p in range(indptr[v], indptr[v + 1]):
+                if tarc[p] and lab[indices[p]] < 0:
+                    lab[indices[p]] = k
+                    stack.append(indices[p])
+    cand = [(0.0, np.int64(0))]
+    cand.pop()
+    best2 = removed_cost  # with two pieces: stop at the first connection found
+    while heap:
+        d, v = heapq.heappop(heap)
+        if d > dist[v]:
+            continue
+        if d >= best2:
+            break
+        lv = lab[src[v]]
+        for p in range(indptr[v], indptr[v + 1]):
+            c = d + w[p]
+            if c >= best2:
+                break  # rows are sorted by weight: no cheaper arc follows
+            u = indices[p]
+            if lab[u] >= 0:  # a child piece's node
+                if lab[u] != lv and c < removed_cost:
+                    cand.append((c, p))
+                continue
+            if tdeg[u] > 0 and not gone[u]:  # the root piece
+                if c < removed_cost:
+                    cand.append((c, p))
+                    if n_child == 1:
+                        best2 = min(best2, c)
+                continue
+            if src[u] >= 0 and lab[src[u]] != lv and c + dist[u] < removed_cost:
+                cand.append((c + dist[u], p))
+            if c < dist[u] and c < removed_cost:
+                if src[u] < 0:
+                    touched.append(u)
+                dist[u] = c
+                src[u] = src[v]
+                pred[u] = p
+                heapq.heappush(heap, (c, u))
+    cand.sort()
+    uf = np.arange(n_child + 1)
+    total = 0.0
+    chosen = [np.int64(0)]
+    chosen.pop()
+    for _, p in cand:
+        v = indices[rev[p]]
+        u = indices[p]
+        a = _root_of(uf, lab[src[v]])
+        if lab[u] >= 0:
+            b = lab[u]
+            du = 0.0
+        elif tdeg[u] > 0 and not gone[u]:
+            b = big
+            du = 0.0
+        else:
+            b = lab[src[u]]
+            du = dist[u]
+        b = _root_of(uf, b)
+        if a == b:
+            continue
+        uf[a] = b
+        total += dist[v] + w[p] + du
+        chosen.append(p)
+        if len(chosen) == n_child:
+            break
+    better = len(chosen) == n_child and total < removed_cost - _EPS * max(1.0, removed_cost)
+    if better:
+        for i in range(n_arcs):
+            p = path_arcs[i]
+            tdeg[indices[rev[p]]] -= 1
+            tdeg[indices[p]] -= 1
+        for p in chosen:
+            v = indices[rev[p]]
+            u = indices[p]
+            on_tree = tdeg[u] > 0  # before adding: a piece node (a freed one has tdeg 0 now)
+            _add_edge(p, v, u, rev, tarc, tdeg)
+            x = v
+            while src[x] != x:
+                q = pred[x]
+                y = indices[rev[q]]
+                _add_edge(q, y, x, rev, tarc, tdeg)
+                x = y
+            x = u
+            while not on_tree and src[x] >= 0 and src[x] != x:
+                q = pred[x]
+                y = indices[rev[q]]
+                _add_edge(q, y, x, rev, tarc, tdeg)
+                x = y
+        prune_leaves(indptr, indices, tarc, tdeg, is_term)
+    else:
+        for i in range(n_arcs):
+            p = path_arcs[i]
+            tarc[p] = True
+            tarc[rev[p]] = True
+    for v in touched:
+        lab[v] = -1
+        dist[v] = _INF
+        src[v] = -1
+        pred[v] = -1
+    for i in range(n_freed):
+        gone[freed[i]] = False
+    return better
+
+
+@njit(cache=True)
+def _path_up(
+    w: np.ndarray,
+    par: np.ndarray,
+    parc: np.ndarray,
+    tdeg: np.ndarray,
+    is_term: np.ndarray,
+    b: int,
+    path_arcs: np.ndarray,
+    n_arcs: int,
+    freed: np.ndarray,
+    n_freed: int,
+) -> tuple[int, int, float]:
+    """Append the key path from ``b`` up to the next key vertex; return counts and cost."""
+    cost = 0.0
+    x = b
+    while True:
+        path_arcs[n_arcs] = parc[x]
+        n_arcs += 1
+        cost += w[parc[x]]
+        x = par[x]
+        if _is_key(x, tdeg, is_term):
+            return n_arcs, n_freed, cost
+        freed[n_freed] = x
+        n_freed += 1
+
+
+@njit(cache=True)
+def _path_down(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    tarc: np.ndarray,
+    tdeg: np.ndarray,
+    is_term: np.ndarray,
+    par: np.ndarray,
+    parc: np.ndarray,
+    c: int,
+    path_arcs: np.ndarray,
+    n_arcs: int,
+    freed: np.ndarray,
+    n_freed: int,
+) -> tuple[int, int, int, float]:
+    """Append the key path from child ``c`` down to a key vertex; return its end too."""
+    cost = 0.0
+    x = c
+    while True:
+        path_arcs[n_arcs] = parc[x]
+        n_arcs += 1
+        cost += w[parc[x]]
+        if _is_key(x, tdeg, is_term):
+            return x, n_arcs, n_freed, cost
+        freed[n_freed] = x
+        n_freed += 1
+        for p in range(indptr[x], indptr[x + 1]):
+            if tarc[p] and indices[p] != par[x]:
+                x = indices[p]
+                break
+
+
+@njit(cache=True)
+def local_search(  # noqa: PLR0912
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    tdeg: np.ndarray,
+    is_term: np.ndarray,
+    root: int,
+    max_passes: int,
+) -> int:
+    """Key-vertex elimination and key-path exchange until no move improves.
+
+    The tree is rooted at the terminal ``root``; every move removes a key
+    path (the one above a key vertex) or a Steiner key vertex with its key
+    paths and reconnects the pieces by cheapest paths (see
+    :func:`_reconnect`). Works in place on ``(tarc, tdeg)``; returns the
+    number of improving moves.
+    """
+    n = indptr.size - 1
+    scratch = (
+        np.full(n, -1, dtype=np.int64),
+        np.full(n, _INF),
+        np.full(n, -1, dtype=np.int64),
+        np.full(n, -1, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
+    )
+    par = np.full(n, -1, dtype=np.int64)
+    parc = np.full(n, -1, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    path_arcs = np.empty(n + 1, dtype=np.int64)
+    freed = np.empty(n + 1, dtype=np.int64)
+    ends = np.empty(n + 1, dtype=np.int64)
+    moves = 0
+    for _ in range(max_passes):
+        improved = 0
+        root = _central_terminal(indptr, indices, rev, tarc, is_term, root, par, parc, order)
+        k = _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+        nodes = order[:k].copy()
+        for v in nodes:
+            if tdeg[v] == 0 or v == root:
+                continue
+            if not is_term[v] and tdeg[v] >= 3:  # noqa: PLR2004
+                n_arcs, n_freed, cost = _path_up(w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 1)
+                freed[0] = v
+                n_child = 0
+                for p in range(indptr[v], indptr[v + 1]):
+                    if tarc[p] and indices[p] != par[v]:
+                        e, n_arcs, n_freed, c = _path_down(
+                            indptr, indices, w, tarc, tdeg, is_term, par, parc, indices[p],
+                            path_arcs, n_arcs, freed, n_freed,
+                        )
+                        ends[n_child] = e
+                        n_child += 1
+                        cost += c
+                if _reconnect(
+                    indptr, indices, w, rev, tarc, tdeg, is_term, path_arcs, n_arcs, freed,
+                    n_freed, ends, n_child, cost, scratch,
+                ):
+                    improved += 1
+                    _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+                    continue
+            if _is_key(v, tdeg, is_term):
+                n_arcs, n_freed, cost = _path_up(w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 0)
+                ends[0] = v
+                if _reconnect(
+                    indptr, indices, w, rev, tarc, tdeg, is_term, path_arcs, n_arcs, freed,
+                    n_freed, ends, 1, cost, scratch,
+                ):
+                    improved += 1
+                    _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+        moves += improved
+        if improved == 0:
+            break
+    return moves
+
+
+# --------------------------------------------------------------------------- dual ascent
+
+
+@njit(cache=True)
+def dual_ascent(  # noqa: PLR0912
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rev: np.ndarray,
+    w: np.ndarray,
+    terminals: np.ndarray,
+    root: int,
+    max_steps: int,
+) -> tuple[float, np.ndarray, int]:
+    """Wong's dual ascent; return ``(lower_bound, reduced arc costs, steps)``.
+
+    The active terminal of smallest current cut is grown first; a terminal
+    stops when its zero-reduced-cost ancestor set reaches the root or another
+    active terminal. ``max_steps`` < 0: no limit; any stop leaves a feasible
+    dual, hence a valid bound.
+    """
+    n = indptr.size - 1
+    rc = w.copy()
+    active = np.zeros(n, dtype=np.bool_)
+    heap = [(np.int64(0), np.int64(0))]
+    heap.pop()
+    for x in terminals:
+        if x != root:
+            active[x] = True
+            heap.append((np.int64(indptr[x + 1] - indptr[x]), np.int64(x)))
+    heapq.heapify(heap)
+    mark = np.zeros(n, dtype=np.int64)
+    stamp = 0
+    lb = 0.0
+    steps = 0
+    W = np.empty(n, dtype=np.int64)
+    cut = np.empty(rc.size, dtype=np.int64)
+    tails = np.empty(rc.size, dtype=np.int64)
+    while heap:
+        if max_steps >= 0 and steps >= max_steps:
+            break
+        _, x = heapq.heappop(heap)
+        if not active[x]:
+            continue
+        stamp += 1
+        mark[x] = stamp
+        W[0] = x
+        nw = 1
+        nc = 0
+        stop = False
+        i = 0
+        while i < nw and not stop:
+            v = W[i]
+            i += 1
+            for q in range(indptr[v], indptr[v + 1]):
+                u = indices[q]
+                if mark[u] == stamp:
+                    continue
+                a = rev[q]  # arc u -> v
+                if rc[a] <= 0.0:
+                    if u == root or active[u]:
+                        stop = True
+                        break
+                    mark[u] = stamp
+                    W[nw] = u
+                    nw += 1
+                else:
+                    cut[nc] = a
+                    tails[nc] = u
+                    nc += 1
+        if stop:
+            active[x] = False
+            continue
+        delta = _INF
+        live = 0
+        for j in range(nc):
+            if mark[tails[j]] != stamp:
+                cut[live] = cut[j]
+                live += 1
+                delta = min(delta, rc[cut[j]])
+        if live == 0:
+            active[x] = False
+            continue
+        for j in range(live):
+            a = cut[j]
+            rc[a] = max(0.0, rc[a] - delta)
+        lb += delta
+        steps += 1
+        heapq.heappush(heap, (np.int64(live), x))
+    return lb, rc, steps
+
+
+# --------------------------------------------------------------------------- vertex insertion
+
+
+@njit(cache=True)
+def _sorted_tree_edges(
+    indptr: np.ndarray, indices: np.ndarray, w: np.ndarray, tarc: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arc positions (tail < head) of the tree edges, sorted by weight, and their weights."""
+    n = indptr.size - 1
+    k = 0
+    for v in range(n):
+        for p in range(indptr[v], indptr[v + 1]):
+            if tarc[p] and v < indices[p]:
+                k += 1
+    arcs = np.empty(k, dtype=np.int64)
+    k = 0
+    for v in range(n):
+        for p in range(indptr[v], indptr[v + 1]):
+            if tarc[p] and v < indices[p]:
+                arcs[k] = p
+                k += 1
+    ww = w[arcs]
+    order = np.argsort(ww, kind="mergesort")
+    return arcs[order], ww[order]
+
+
+@njit(cache=True)
+def vertex_insertion(  # noqa: PLR0912
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    tdeg: np.ndarray,
+    is_term: np.ndarray,
+) -> int:
+    """Steiner-vertex insertion: add a node when the MST of the tree's nodes plus it is cheaper.
+
+    The tree must be the MST of its node set (as :func:`mst_prune` leaves it);
+    the MST with one more node ``v`` only uses the tree's edges and ``v``'s
+    edges, so each candidate costs one Kruskal pass over ``|tree| + deg(v)``
+    edges. Works in place; returns the number of insertions.
+    """
+    n = indptr.size - 1
+    arcs, ws = _sorted_tree_edges(indptr, indices, w, tarc)
+    total = ws.sum()
+    uf = np.arange(n)
+    vp = np.empty(n, dtype=np.int64)
+    vw = np.empty(n)
+    moves = 0
+    for v in range(n):
+        if tdeg[v] > 0 or is_term[v]:
+            continue
+        k = 0
+        for p in range(indptr[v], indptr[v + 1]):
+            if tdeg[indices[p]] > 0:
+                vp[k] = p
+                vw[k] = w[p]
+                k += 1
+        if k < 2:
+            continue
+        order = np.argsort(vw[:k], kind="mergesort")
+        # Kruskal over the merged, sorted edge lists
+        for a in arcs:
+            uf[indices[a]] = indices[a]
+            uf[indices[rev[a]]] = indices[rev[a]]
+        uf[v] = v
+        need = arcs.size + 1
+        got = 0
+        cost = 0.0
+        i = 0
+        j = 0
+        while got < need and (i < arcs.size or j < k):
+            if j < k and (i >= arcs.size or vw[order[j]] < ws[i]):
+                p = vp[order[j]]
+                j += 1
+            else:
+                p = arcs[i]
+                i += 1
+            a = _root_of(uf, indices[rev[p]])
+            b = _root_of(uf, indices[p])
+            if a != b:
+                uf[a] = b
+                cost += w[p]
+                got += 1
+                if cost >= total - _EPS * max(1.0, total):
+                    break
+        if got < need or cost >= total - _EPS * max(1.0, total):
+            continue
+        # apply: rebuild the tree from the chosen edges
+        chosen = np.empty(need, dtype=np.int64)
+        for a in arcs:
+            uf[indices[a]] = indices[a]
+            uf[indices[rev[a]]] = indices[rev[a]]
+        uf[v] = v
+        got = 0
+        i = 0
+        j = 0
+        while got < need:
+            if j < k and (i >= arcs.size or vw[order[j]] < ws[i]):
+                p = vp[order[j]]
+                j += 1
+            else:
+                p = arcs[i]
+                i += 1
+            a = _root_of(uf, indices[rev[p]])
+            b = _root_of(uf, indices[p])
+            if a != b:
+                uf[a] = b
+                chosen[got] = p
+                got += 1
+        for a in arcs:
+            tarc[a] = False
+            tarc[rev[a]] = False
+            tdeg[indices[a]] = 0
+            tdeg[indices[rev[a]]] = 0
+        for p in chosen:
+            _add_edge(p, indices[rev[p]], indices[p], rev, tarc, tdeg)
+        prune_leaves(indptr, indices, tarc, tdeg, is_term)
+        arcs, ws = _sorted_tree_edges(indptr, indices, w, tarc)
+        total = ws.sum()
+        moves += 1
+    return moves
+
+
+@njit(cache=True)
+def improve(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    tdeg: np.ndarray,
+    is_term: np.ndarray,
+    max_rounds: int,
+    max_passes: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Alternate key-vertex/key-path moves, MST of the node set and vertex insertion."""
+    for _ in range(max_rounds):
+        start = 0
+        for v in range(indptr.size - 1):
+            if is_term[v]:
+                start = v
+                break
+        local_search(indptr, indices, w, rev, tarc, tdeg, is_term, start, max_passes)
+        tarc2, tdeg2 = mst_prune(indptr, indices, w, rev, tdeg > 0, is_term, start)
+        if tree_weight(w, tarc2) <= tree_weight(w, tarc):
+            tarc, tdeg = tarc2, tdeg2
+        if vertex_insertion(indptr, indices, w, rev, tarc, tdeg, is_term) == 0:
+            break
+    return tarc, tdeg
+
+
+@njit(cache=True)
+def saturated_reach(indptr: np.ndarray, indices: np.ndarray, rc: np.ndarray, root: int) -> np.ndarray:
+    """Nodes the root reaches by arcs of zero reduced cost (the ascend-and-prune node set)."""
+    n = indptr.size - 1
+    seen = np.zeros(n, dtype=np.bool_)
+    seen[root] = True
+    stack = [np.int64(root)]
+    while stack:
+        v = stack.pop()
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            if rc[p] <= 0.0 and not seen[u]:
+                seen[u] = True
+                stack.append(u)
+    return seen
