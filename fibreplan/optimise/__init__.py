@@ -75,14 +75,10 @@ _GAP_TOL = 1e-9
 _DA_ROOTS = 2
 # Above this many terminals, dual ascent runs from one root only.
 _DA_MANY_TERMINALS = 5_000
-# In method="heuristic", each dual ascent may take this multiple of the time spent
-# so far, and at least _DA_MIN_SECONDS (seconds).
-_DA_TIME_FACTOR = 1.0
-_DA_MIN_SECONDS = 1.0
-#: ... and in "heuristic"/"auto" (each also seeds the dual-ascent heuristic's elite tree)
+#: ... and in "auto" (each also seeds the dual-ascent heuristic's elite tree)
 _HEUR_DA_ROOTS = 4
-#: Reduction passes of method="heuristic" (the exact methods run them to the end).
-_HEUR_REDUCE_ROUNDS = 2
+#: method="heuristic" reduces the instance first from this many nodes up (street graphs).
+_HEUR_REDUCE_NODES = 5_000
 #: Perturbed restarts before recombining the elite trees (when a gap is left).
 _GRASP_RESTARTS = 6
 #: ... more (up to this many) on instances with few terminals (cheap restarts)
@@ -148,12 +144,11 @@ def _solve(
     time_limit: float | None,
     prove: bool,
 ) -> tuple[npt.NDArray[np.int64], float, bool]:
-    """Reductions, heuristic, bound and (if ``prove``) branch-and-cut; return tree, lb, opt."""
+    """Run the "exact"/"auto" pipeline: reductions, heuristic, bound, branch-and-cut."""
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
     integral = _is_integral(A)
-    # the heuristic alone stops the reductions after two passes (later ones gain little)
-    red = reduce_instance(A, t, rounds=_HEUR_REDUCE_ROUNDS if method == "heuristic" else 6)
+    red = reduce_instance(A, t, rounds=6)
     if red.terminals.size <= 1:
         edges = red.expand(np.empty((0, 2), dtype=np.int64))
         cost = tree_cost(A, edges)
@@ -177,15 +172,7 @@ def _solve(
         now = time.perf_counter()
         if deadline is not None and now > deadline:
             break
-        # Wong's ascent is sequential Python: without a proof to follow, cap it at the
-        # time spent so far (stopped early, its dual is still feasible and the bound
-        # valid, only weaker); the proving methods need its full reduced costs
-        da_deadline = deadline
-        if method == "heuristic":
-            da_deadline = now + max(_DA_MIN_SECONDS, _DA_TIME_FACTOR * (now - t0))
-            if deadline is not None:
-                da_deadline = min(da_deadline, deadline)
-        d = dual_ascent(red.A, red.terminals, root=root, deadline=da_deadline)
+        d = dual_ascent(red.A, red.terminals, root=root, deadline=deadline)
         if da is None or d.lower_bound > da.lower_bound:
             da = d
         if ub - da.lower_bound <= _GAP_TOL * max(1.0, ub):
@@ -253,11 +240,23 @@ def _method_heuristic(
     A: sp.csr_array, t: npt.NDArray[np.int64], *, seed: int, time_limit: float | None
 ) -> tuple[npt.NDArray[np.int64], float, bool]:
     deadline = None if time_limit is None else time.perf_counter() + time_limit
-    res = fast_heuristic(A, t, seed=seed, deadline=deadline)
     integral = _is_integral(A)
-    lb = min(_round_bound(res.lower_bound, integral), res.cost)
-    optimal = res.cost - lb <= _GAP_TOL * max(1.0, res.cost)
-    return res.edges, lb, optimal
+    if A.shape[0] < _HEUR_REDUCE_NODES:
+        res = fast_heuristic(A, t, seed=seed, deadline=deadline)
+        edges, cost, lb = res.edges, res.cost, res.lower_bound
+    else:
+        # street graphs: contracting premises leaves and degree-2 chains first
+        # makes the dual ascent and the local search several times faster
+        red = reduce_instance(A, t, rounds=1)
+        if red.terminals.size <= 1:
+            edges, lb = red.expand(np.empty((0, 2), dtype=np.int64)), red.fixed_cost
+        else:
+            res = fast_heuristic(red.A, red.terminals, seed=seed, deadline=deadline)
+            edges, lb = red.expand(res.edges), res.lower_bound + red.fixed_cost
+        cost = tree_cost(A, edges)
+    lb = min(_round_bound(lb, integral), cost)
+    optimal = cost - lb <= _GAP_TOL * max(1.0, cost)
+    return edges, lb, optimal
 
 
 def _method_exact(

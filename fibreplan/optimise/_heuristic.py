@@ -216,9 +216,7 @@ def _sph_from_matrix(
     return np.column_stack([np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64)])
 
 
-def _search_graph(
-    A: sp.csr_array, t: npt.NDArray[np.int64]
-) -> tuple[Graph, npt.NDArray[np.bool_]]:
+def _search_graph(A: sp.csr_array, t: npt.NDArray[np.int64]) -> tuple[Graph, npt.NDArray[np.bool_]]:
     """Return the local-search graph of ``A`` and the terminal mask."""
     g = Graph.from_csr(A)
     is_term = np.zeros(g.n, dtype=bool)

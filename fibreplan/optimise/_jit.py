@@ -24,6 +24,10 @@ from numba import njit
 
 _INF = np.inf
 _EPS = 1e-9
+#: Local search: per pass, search from pieces of at most max(_LS_MIN_PIECE,
+#: _LS_WORK / tree size) nodes (no cap below ~2,000-node trees).
+_LS_WORK = 2_000_000
+_LS_MIN_PIECE = 64
 
 
 # --------------------------------------------------------------------------- helpers
@@ -47,7 +51,7 @@ def prune_leaves(
     stack.pop()
     for v in range(n):
         if tdeg[v] == 1 and not is_term[v]:
-            stack.append(v)
+            stack.append(v)  # noqa: PERF401 (numba: typed list, no extend from a generator)
     while stack:
         v = stack.pop()
         if tdeg[v] != 1 or is_term[v]:
@@ -224,6 +228,27 @@ def _root_tree(
 
 
 @njit(cache=True)
+def _root_sized(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    root: int,
+    par: np.ndarray,
+    parc: np.ndarray,
+    order: np.ndarray,
+    size: np.ndarray,
+) -> int:
+    """:func:`_root_tree`, plus the subtree size of every tree node in ``size``."""
+    k = _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+    for i in range(k):
+        size[order[i]] = 1
+    for i in range(k - 1, 0, -1):
+        size[par[order[i]]] += size[order[i]]
+    return k
+
+
+@njit(cache=True)
 def _central_terminal(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -235,7 +260,7 @@ def _central_terminal(
     parc: np.ndarray,
     order: np.ndarray,
 ) -> int:
-    """The terminal nearest (in tree edges) to the tree's centroid.
+    """Return the terminal nearest (in tree edges) to the tree's centroid.
 
     Rooting the local search there keeps the subtrees it searches from small.
     """
@@ -269,11 +294,11 @@ def _central_terminal(
 
 @njit(cache=True)
 def _is_key(v: int, tdeg: np.ndarray, is_term: np.ndarray) -> bool:
-    return is_term[v] or tdeg[v] >= 3  # noqa: PLR2004
+    return is_term[v] or tdeg[v] >= 3
 
 
 @njit(cache=True)
-def _reconnect(  # noqa: PLR0913, PLR0912, PLR0915
+def _reconnect(
     indptr: np.ndarray,
     indices: np.ndarray,
     w: np.ndarray,
@@ -488,7 +513,7 @@ def _path_down(
 
 
 @njit(cache=True)
-def local_search(  # noqa: PLR0912
+def local_search(
     indptr: np.ndarray,
     indices: np.ndarray,
     w: np.ndarray,
@@ -518,6 +543,7 @@ def local_search(  # noqa: PLR0912
     par = np.full(n, -1, dtype=np.int64)
     parc = np.full(n, -1, dtype=np.int64)
     order = np.empty(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
     path_arcs = np.empty(n + 1, dtype=np.int64)
     freed = np.empty(n + 1, dtype=np.int64)
     ends = np.empty(n + 1, dtype=np.int64)
@@ -525,40 +551,83 @@ def local_search(  # noqa: PLR0912
     for _ in range(max_passes):
         improved = 0
         root = _central_terminal(indptr, indices, rev, tarc, is_term, root, par, parc, order)
-        k = _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+        k = _root_sized(indptr, indices, rev, tarc, root, par, parc, order, size)
+        # on big trees, skip moves whose pieces to search from exceed the cap
+        cap = max(_LS_MIN_PIECE, _LS_WORK // k)
         nodes = order[:k].copy()
         for v in nodes:
-            if tdeg[v] == 0 or v == root:
+            if tdeg[v] == 0 or v == root or size[v] > cap:
                 continue
-            if not is_term[v] and tdeg[v] >= 3:  # noqa: PLR2004
-                n_arcs, n_freed, cost = _path_up(w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 1)
+            if not is_term[v] and tdeg[v] >= 3:
+                n_arcs, n_freed, cost = _path_up(
+                    w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 1
+                )
                 freed[0] = v
                 n_child = 0
                 for p in range(indptr[v], indptr[v + 1]):
                     if tarc[p] and indices[p] != par[v]:
                         e, n_arcs, n_freed, c = _path_down(
-                            indptr, indices, w, tarc, tdeg, is_term, par, parc, indices[p],
-                            path_arcs, n_arcs, freed, n_freed,
+                            indptr,
+                            indices,
+                            w,
+                            tarc,
+                            tdeg,
+                            is_term,
+                            par,
+                            parc,
+                            indices[p],
+                            path_arcs,
+                            n_arcs,
+                            freed,
+                            n_freed,
                         )
                         ends[n_child] = e
                         n_child += 1
                         cost += c
                 if _reconnect(
-                    indptr, indices, w, rev, tarc, tdeg, is_term, path_arcs, n_arcs, freed,
-                    n_freed, ends, n_child, cost, scratch,
+                    indptr,
+                    indices,
+                    w,
+                    rev,
+                    tarc,
+                    tdeg,
+                    is_term,
+                    path_arcs,
+                    n_arcs,
+                    freed,
+                    n_freed,
+                    ends,
+                    n_child,
+                    cost,
+                    scratch,
                 ):
                     improved += 1
-                    _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+                    _root_sized(indptr, indices, rev, tarc, root, par, parc, order, size)
                     continue
             if _is_key(v, tdeg, is_term):
-                n_arcs, n_freed, cost = _path_up(w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 0)
+                n_arcs, n_freed, cost = _path_up(
+                    w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 0
+                )
                 ends[0] = v
                 if _reconnect(
-                    indptr, indices, w, rev, tarc, tdeg, is_term, path_arcs, n_arcs, freed,
-                    n_freed, ends, 1, cost, scratch,
+                    indptr,
+                    indices,
+                    w,
+                    rev,
+                    tarc,
+                    tdeg,
+                    is_term,
+                    path_arcs,
+                    n_arcs,
+                    freed,
+                    n_freed,
+                    ends,
+                    1,
+                    cost,
+                    scratch,
                 ):
                     improved += 1
-                    _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+                    _root_sized(indptr, indices, rev, tarc, root, par, parc, order, size)
         moves += improved
         if improved == 0:
             break
@@ -569,7 +638,7 @@ def local_search(  # noqa: PLR0912
 
 
 @njit(cache=True)
-def dual_ascent(  # noqa: PLR0912
+def dual_ascent(
     indptr: np.ndarray,
     indices: np.ndarray,
     rev: np.ndarray,
@@ -683,7 +752,7 @@ def _sorted_tree_edges(
 
 
 @njit(cache=True)
-def vertex_insertion(  # noqa: PLR0912
+def vertex_insertion(
     indptr: np.ndarray,
     indices: np.ndarray,
     w: np.ndarray,
@@ -810,7 +879,9 @@ def improve(
 
 
 @njit(cache=True)
-def saturated_reach(indptr: np.ndarray, indices: np.ndarray, rc: np.ndarray, root: int) -> np.ndarray:
+def saturated_reach(
+    indptr: np.ndarray, indices: np.ndarray, rc: np.ndarray, root: int
+) -> np.ndarray:
     """Nodes the root reaches by arcs of zero reduced cost (the ascend-and-prune node set)."""
     n = indptr.size - 1
     seen = np.zeros(n, dtype=np.bool_)
