@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTO_TIME_LIMIT",
     "SteinerResult",
+    "load_kernels",
     "parse_stp",
     "read_stp",
     "steiner_tree",
@@ -233,6 +234,24 @@ def _solve(
     if optimal:
         lb = cost
     return edges, lb, optimal
+
+
+def load_kernels() -> float:
+    """Compile, or load from numba's disk cache, the compiled heuristic's kernels.
+
+    ``method="heuristic"`` and ``"exact"`` otherwise load them at their
+    first call in a process (compiling them once per machine, about half a
+    minute; a fraction of a second from the cache). Benchmarks and servers
+    call this first so that no timed call pays for it.
+
+    Returns
+    -------
+    float
+        Seconds taken.
+    """
+    from fibreplan.optimise._fast import load_kernels as _load  # numba only when asked
+
+    return _load()
 
 
 def _method_heuristic(
