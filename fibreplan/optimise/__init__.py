@@ -240,8 +240,8 @@ def load_kernels() -> float:
     """Compile, or load from numba's disk cache, the compiled heuristic's kernels.
 
     ``method="heuristic"`` and ``"exact"`` otherwise load them at their
-    first call in a process (compiling them once per machine, about half a
-    minute; a fraction of a second from the cache). Benchmarks and servers
+    first call in a process (compiling them once per machine, about 15 s;
+    about 0.2 s from the cache). Benchmarks and servers
     call this first so that no timed call pays for it.
 
     Returns
@@ -379,7 +379,7 @@ def steiner_tree_csr(
     graphs of 5,000 nodes or more the degree and distance reductions [1] run
     first, and above 1,000 terminals one ascent and one polished tree
     suffice. Its first call in a process loads the kernels from numba's disk
-    cache (compiled once per machine, about 20 s). ``"exact"``/``"auto"``
+    cache (compiled once per machine, about 15 s). ``"exact"``/``"auto"``
     run reductions, the pure-Python heuristic, dual ascent with reduced-cost
     fixing and branch-and-cut [3]; ``"exact"`` is exponential in the worst
     case. Zero or fewer than two terminals give an empty tree of cost 0.

@@ -227,8 +227,8 @@ def load_kernels() -> float:
     """Compile, or load from numba's disk cache, every kernel of :func:`fast_heuristic`.
 
     Otherwise each kernel loads at its first use, inside whatever call is
-    being timed. Compilation happens once per machine (about half a minute);
-    loading from the cache takes a fraction of a second.
+    being timed. Compilation happens once per machine (about 15 s);
+    loading from the cache takes about 0.2 s.
 
     Returns
     -------
