@@ -77,6 +77,8 @@ _DA_ROOTS = 2
 _DA_MANY_TERMINALS = 5_000
 #: ... and in "auto" (each also seeds the dual-ascent heuristic's elite tree)
 _HEUR_DA_ROOTS = 4
+#: Whether :func:`load_kernels` has run in this process.
+_KERNELS = {"loaded": False}
 #: method="heuristic" reduces the instance first from this many nodes up (street graphs).
 _HEUR_REDUCE_NODES = 5_000
 #: Perturbed restarts before recombining the elite trees (when a gap is left).
@@ -251,7 +253,9 @@ def load_kernels() -> float:
     """
     from fibreplan.optimise._fast import load_kernels as _load  # numba only when asked
 
-    return _load()
+    seconds = _load()
+    _KERNELS["loaded"] = True
+    return seconds
 
 
 def _method_heuristic(
@@ -268,6 +272,9 @@ def _compiled_heuristic(
     # numba (about 0.5 s to import) only for the methods that use it
     from fibreplan.optimise._fast import fast_heuristic
 
+    if not _KERNELS["loaded"]:
+        logger.info("loading the optimiser's compiled kernels (built once per machine, ~15 s)")
+        logger.info("compiled kernels ready in %.1f s", load_kernels())
     integral = _is_integral(A)
     if A.shape[0] < _HEUR_REDUCE_NODES:
         res = fast_heuristic(A, t, seed=seed, deadline=deadline)
