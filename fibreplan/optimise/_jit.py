@@ -558,76 +558,38 @@ def local_search(
         for v in nodes:
             if tdeg[v] == 0 or v == root or size[v] > cap:
                 continue
-            if not is_term[v] and tdeg[v] >= 3:
-                n_arcs, n_freed, cost = _path_up(
-                    w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 1
-                )
-                freed[0] = v
-                n_child = 0
-                for p in range(indptr[v], indptr[v + 1]):
-                    if tarc[p] and indices[p] != par[v]:
-                        e, n_arcs, n_freed, c = _path_down(
-                            indptr,
-                            indices,
-                            w,
-                            tarc,
-                            tdeg,
-                            is_term,
-                            par,
-                            parc,
-                            indices[p],
-                            path_arcs,
-                            n_arcs,
-                            freed,
-                            n_freed,
-                        )
-                        ends[n_child] = e
-                        n_child += 1
-                        cost += c
-                if _reconnect(
-                    indptr,
-                    indices,
-                    w,
-                    rev,
-                    tarc,
-                    tdeg,
-                    is_term,
-                    path_arcs,
-                    n_arcs,
-                    freed,
-                    n_freed,
-                    ends,
-                    n_child,
-                    cost,
-                    scratch,
-                ):
-                    improved += 1
-                    _root_sized(indptr, indices, rev, tarc, root, par, parc, order, size)
+            # move 0: eliminate the Steiner key vertex v with its key paths;
+            # move 1: exchange the key path above the key vertex v
+            for move in range(2):
+                if move == 0 and (is_term[v] or tdeg[v] < 3):
                     continue
-            if _is_key(v, tdeg, is_term):
+                if move == 1 and not _is_key(v, tdeg, is_term):
+                    continue
                 n_arcs, n_freed, cost = _path_up(
-                    w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 0
+                    w, par, parc, tdeg, is_term, v, path_arcs, 0, freed, 1 - move
                 )
-                ends[0] = v
+                n_child = 0
+                if move == 0:
+                    freed[0] = v
+                    for p in range(indptr[v], indptr[v + 1]):
+                        if tarc[p] and indices[p] != par[v]:
+                            e, n_arcs, n_freed, c = _path_down(
+                                indptr, indices, w, tarc, tdeg, is_term, par, parc,
+                                indices[p], path_arcs, n_arcs, freed, n_freed,
+                            )  # fmt: skip
+                            ends[n_child] = e
+                            n_child += 1
+                            cost += c
+                else:
+                    ends[0] = v
+                    n_child = 1
                 if _reconnect(
-                    indptr,
-                    indices,
-                    w,
-                    rev,
-                    tarc,
-                    tdeg,
-                    is_term,
-                    path_arcs,
-                    n_arcs,
-                    freed,
-                    n_freed,
-                    ends,
-                    1,
-                    cost,
-                    scratch,
-                ):
+                    indptr, indices, w, rev, tarc, tdeg, is_term, path_arcs, n_arcs,
+                    freed, n_freed, ends, n_child, cost, scratch,
+                ):  # fmt: skip
                     improved += 1
                     _root_sized(indptr, indices, rev, tarc, root, par, parc, order, size)
+                    break
         moves += improved
         if improved == 0:
             break
