@@ -21,6 +21,7 @@ from fibreplan.optimise._graph import canonical_csr
 from fibreplan.optimise._graph import canonical_edges
 from fibreplan.optimise._graph import is_steiner_tree
 from fibreplan.optimise._graph import tree_cost
+from fibreplan.optimise._heuristic import mst_distance_network_tree
 
 from .test_optimise_heuristic import STEINLIB
 from .test_optimise_heuristic import _brute_optimum
@@ -29,13 +30,19 @@ from .test_optimise_heuristic import _read_stp
 from .test_optimise_heuristic import small_instances
 
 
-def _sph_cost(A: sp.csr_array, t: np.ndarray, root: int) -> float:
+def _start_costs(A: sp.csr_array, t: np.ndarray, root: int) -> tuple[float, float]:
+    """Costs of the compiled SPH tree from ``root`` and of the compiled Mehlhorn tree."""
     g = _Arrays(A)
     is_term = np.zeros(A.shape[0], dtype=bool)
     is_term[t] = True
-    nodes = _jit.sph(g.indptr, g.indices, g.w, is_term, t.size, root)
-    tarc, _ = _jit.mst_prune(g.indptr, g.indices, g.w, g.rev, nodes, is_term, root)
-    return _jit.tree_weight(g.w, tarc)
+    out = []
+    for nodes in (
+        _jit.sph(g.indptr, g.indices, g.w, is_term, t.size, root),
+        _jit.mehlhorn(g.indptr, g.indices, g.w, g.rev, is_term),
+    ):
+        tarc, _ = _jit.mst_prune(g.indptr, g.indices, g.w, g.rev, nodes, is_term, root)
+        out.append(_jit.tree_weight(g.w, tarc))
+    return out[0], out[1]
 
 
 @settings(max_examples=200, deadline=None)
@@ -55,13 +62,30 @@ def test_random_small_graphs_valid_bounded_and_not_worse_than_sph(
     opt = _brute_optimum(A, t)
     assert res.lower_bound <= opt + 1e-9
     assert res.cost >= opt - 1e-9
-    # never worse than the construction it starts from: SPH from the first root
-    # (the best-connected terminal), itself within 2 (1 - 1/|T|) of the optimum
+    # never worse than the constructions it starts from: Mehlhorn's distance-network
+    # tree and SPH from the first root (the best-connected terminal), both within
+    # 2 (1 - 1/|T|) of the optimum
     deg = np.diff(A.indptr)
     first = int(t[np.argmax(deg[t])])
-    sph = _sph_cost(A, t, first)
-    assert res.cost <= sph + 1e-9
-    assert sph <= 2 * (1 - 1 / t.size) * opt + 1e-9
+    sph, mehlhorn = _start_costs(A, t, first)
+    assert res.cost <= min(sph, mehlhorn) + 1e-9
+    assert max(sph, mehlhorn) <= 2 * (1 - 1 / t.size) * opt + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_mehlhorn_is_no_worse_than_the_plain_one(seed: int) -> None:
+    # with tie-free weights both mark the same paths; the compiled one then takes
+    # the MST of all edges among their nodes, not only of the path edges
+    rng = np.random.default_rng(seed)
+    n = 60
+    pairs = {(i, i + 1) for i in range(n - 1)}
+    while len(pairs) < 150:
+        a, b = sorted(rng.choice(n, 2, replace=False).tolist())
+        pairs.add((a, b))
+    A = _graph(n, [(a, b, float(rng.uniform(1, 10))) for a, b in sorted(pairs)])
+    t = np.sort(rng.choice(n, 12, replace=False)).astype(np.int64)
+    _, mehlhorn = _start_costs(A, t, int(t[0]))
+    assert mehlhorn <= tree_cost(A, mst_distance_network_tree(A, t)) + 1e-9
 
 
 @settings(max_examples=100, deadline=None)

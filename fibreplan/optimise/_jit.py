@@ -193,6 +193,66 @@ def sph(
     return in_tree
 
 
+@njit(cache=True)
+def mehlhorn(
+    indptr: np.ndarray, indices: np.ndarray, w: np.ndarray, rev: np.ndarray, is_term: np.ndarray
+) -> np.ndarray:
+    """Mehlhorn's distance-network heuristic; return the node set of its tree.
+
+    The terminals' Voronoi regions (one multi-source Dijkstra) give, for
+    every boundary arc ``u -> v``, a terminal-to-terminal path of length
+    ``d(u) + w + d(v)``; Kruskal over those picks the MST of the distance
+    network, whose paths are marked. (The MST of the marked nodes, pruned,
+    is the tree: :func:`mst_prune`.)
+    """
+    n = indptr.size - 1
+    dist = np.full(n, _INF)
+    src = np.full(n, -1, dtype=np.int64)
+    pred = np.full(n, -1, dtype=np.int64)
+    heap = [(0.0, np.int64(0))]
+    heap.pop()
+    for v in range(n):
+        if is_term[v]:
+            dist[v] = 0.0
+            src[v] = v
+            heap.append((0.0, np.int64(v)))
+    while heap:
+        d, v = heapq.heappop(heap)
+        if d > dist[v]:
+            continue
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            if d + w[p] < dist[u]:
+                dist[u] = d + w[p]
+                src[u] = src[v]
+                pred[u] = p
+                heapq.heappush(heap, (dist[u], u))
+    cand = [(0.0, np.int64(0))]
+    cand.pop()
+    for v in range(n):
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            if v < u and src[v] >= 0 and src[u] >= 0 and src[v] != src[u]:
+                cand.append((dist[v] + w[p] + dist[u], p))
+    cand.sort()
+    uf = np.arange(n)
+    nodes = is_term.copy()
+    for _, p in cand:
+        v = indices[rev[p]]
+        u = indices[p]
+        a = _root_of(uf, src[v])
+        b = _root_of(uf, src[u])
+        if a == b:
+            continue
+        uf[a] = b
+        for end in (v, u):
+            x = end
+            while not nodes[x]:  # up to a marked node: its path is marked already
+                nodes[x] = True
+                x = indices[rev[pred[x]]]
+    return nodes
+
+
 # --------------------------------------------------------------------------- local search
 
 
