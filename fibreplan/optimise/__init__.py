@@ -11,11 +11,13 @@ headend) as terminals. This subpackage solves it on a CSR adjacency
   and recombination of the elite trees; about 0.1-0.2 % above the optimum on
   SteinLib C and D on average (networkx's approximations: 3-8 %) in less
   time than networkx's Mehlhorn approximation, with a certified gap.
-* ``method="exact"`` -- the same, then branch-and-cut (HiGHS) on what is left
-  after the reductions and reduced-cost fixing, until optimality is proven.
-* ``method="auto"`` (default) -- heuristic, then the exact stage only when the
-  bound does not already prove optimality, within a time limit (60 s unless
-  given).
+* ``method="exact"`` -- the compiled heuristic, done when its bound proves
+  its tree optimal; otherwise reductions, the pure-Python heuristic, dual
+  ascent, reduced-cost fixing and branch-and-cut (HiGHS) until optimality
+  is proven.
+* ``method="auto"`` (default) -- the pure-Python path of ``"exact"`` (no
+  numba to load), with the branch-and-cut only when the bound does not
+  already prove optimality, within a time limit (60 s unless given).
 """
 
 from __future__ import annotations
@@ -379,17 +381,19 @@ def steiner_tree_csr(
     rounded up. The problem is NP-hard. ``"heuristic"`` runs compiled
     kernels (see :func:`fibreplan.optimise._fast.fast_heuristic`): up to
     twelve dual ascents (O(m^2) worst case, near-linear in practice) with
-    ascend-and-prune trees [4], two shortest-path-heuristic trees, local
+    ascend-and-prune trees [4], Mehlhorn's and two shortest-path-heuristic
+    trees (the result is never worse than either), local
     search on the best three (key-vertex elimination, key-path exchange,
     vertex insertion; a pass costs O(sum of subtree sizes x degree x log n))
     and two recombination rounds on the union of the elite trees [5]; on
     graphs of 5,000 nodes or more the degree and distance reductions [1] run
     first, and above 1,000 terminals one ascent and one polished tree
     suffice. Its first call in a process loads the kernels from numba's disk
-    cache (compiled once per machine, about 15 s). ``"exact"``/``"auto"``
-    run reductions, the pure-Python heuristic, dual ascent with reduced-cost
-    fixing and branch-and-cut [3]; ``"exact"`` is exponential in the worst
-    case. Zero or fewer than two terminals give an empty tree of cost 0.
+    cache (compiled once per machine, about 15 s). ``"exact"`` (when that
+    bound leaves a gap) and ``"auto"`` run reductions, the pure-Python
+    heuristic, dual ascent with reduced-cost fixing and branch-and-cut [3];
+    ``"exact"`` is exponential in the worst case. Zero or fewer than two
+    terminals give an empty tree of cost 0.
 
     References
     ----------
