@@ -319,21 +319,16 @@ def _central_terminal(
     par: np.ndarray,
     parc: np.ndarray,
     order: np.ndarray,
+    size: np.ndarray,
 ) -> int:
     """Return the terminal nearest (in tree edges) to the tree's centroid.
 
     Rooting the local search there keeps the subtrees it searches from small.
     """
-    k = _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
-    size = np.ones(k, dtype=np.int64)
-    pos = np.empty(indptr.size - 1, dtype=np.int64)
-    for i in range(k):
-        pos[order[i]] = i
-    for i in range(k - 1, 0, -1):
-        size[pos[par[order[i]]]] += size[i]
+    k = _root_sized(indptr, indices, rev, tarc, root, par, parc, order, size)
     c = root
     for i in range(k):  # the deepest node whose subtree still holds half the tree
-        if 2 * size[i] >= k:
+        if 2 * size[order[i]] >= k:
             c = order[i]
     # nearest terminal to c: BFS in the tree
     if is_term[c]:
@@ -610,7 +605,7 @@ def local_search(
     moves = 0
     for _ in range(max_passes):
         improved = 0
-        root = _central_terminal(indptr, indices, rev, tarc, is_term, root, par, parc, order)
+        root = _central_terminal(indptr, indices, rev, tarc, is_term, root, par, parc, order, size)
         k = _root_sized(indptr, indices, rev, tarc, root, par, parc, order, size)
         # on big trees, skip moves whose pieces to search from exceed the cap
         cap = max(_LS_MIN_PIECE, _LS_WORK // k)
