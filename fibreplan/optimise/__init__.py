@@ -110,6 +110,9 @@ class SteinerResult:
         ``"heuristic"``, ``"exact"`` or ``"auto"``.
     seconds : float
         Wall-clock time of the call.
+    time_limit_hit : bool
+        Whether the opt-in wall-clock ``time_limit`` cut the search short
+        (the result then depends on the machine's speed and load).
     """
 
     edges: npt.NDArray[np.int64]
@@ -118,6 +121,7 @@ class SteinerResult:
     optimal: bool
     method: str
     seconds: float
+    time_limit_hit: bool = False
 
     @property
     def gap(self) -> float:
