@@ -27,6 +27,7 @@ from fibreplan._crs import WGS84
 from fibreplan._crs import require_metric
 from fibreplan._errors import CRSError
 from fibreplan._errors import InputValidationError
+from fibreplan._kinds import EdgeKind
 from fibreplan.config import SURFACES
 from fibreplan.config import CostBook
 from fibreplan.config import DesignRules
@@ -484,7 +485,7 @@ def build_trench_graph(
     )
     options = np.column_stack([e_dig, e_duct, e_aerial])
     choice = np.argmin(options, axis=1)  # ties go to digging, then duct
-    e_kind = np.array(["dig", "duct_reuse", "aerial"], dtype=object)[choice]
+    e_kind = np.array([EdgeKind.DIG, EdgeKind.DUCT_REUSE, EdgeKind.AERIAL], dtype=object)[choice]
     e_cost = options[np.arange(choice.size), choice]
     reuse = choice > 0
 
@@ -538,7 +539,9 @@ def build_trench_graph(
         edge_length_m=np.concatenate([e_len, c_len]),
         edge_cost_gbp=edge_cost,
         edge_dig_cost_gbp=np.concatenate([e_dig, c_cost]),
-        edge_kind=np.concatenate([e_kind, np.full(n_c, "crossing", dtype=object)]).astype(str),
+        edge_kind=np.concatenate(
+            [e_kind, np.full(n_c, EdgeKind.CROSSING, dtype=object)]
+        ).astype(str),
         edge_surface=np.concatenate([e_surface, np.full(n_c, "carriageway")]).astype(str),
         edge_side=np.concatenate([tl.side[e_line], np.full(n_c, "across")]).astype(str),
         edge_street=np.concatenate([tl.street[e_line], c_street]).astype(np.int64),
