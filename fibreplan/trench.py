@@ -151,7 +151,7 @@ class TrenchGraph:
         scipy.sparse.csr_array
             Canonical adjacency (see :mod:`fibreplan.optimise`).
         """
-        from fibreplan.optimise._graph import canonical_csr
+        from fibreplan._csr import canonical_csr
 
         w = self.edge_cost_gbp if weight == "cost_gbp" else self.edge_length_m
         n = self.n_nodes

@@ -2,9 +2,13 @@
 
 Conventions (fixed once, as ``scipy.sparse.csgraph`` does):
 
-* A graph on ``n`` nodes is a symmetric ``scipy.sparse.csr_array`` of shape
-  ``(n, n)`` and dtype float64 whose stored entries are the edge weights.
-  Every weight is strictly positive and finite; the diagonal is empty.
+* A graph on ``n`` nodes is the symmetric ``scipy.sparse.csr_array`` of
+  :func:`fibreplan._csr.canonical_csr`: float64, sorted indices, empty
+  diagonal, stored entries are the edge weights, finite and ``>= 0`` (a
+  stored zero is a zero-weight edge). The solvers themselves (reductions,
+  compiled heuristic, dual ascent, branch-and-cut) see strictly positive
+  weights only: zero-weight edges are contracted first
+  (:mod:`fibreplan.optimise._zero`).
 * A tree (or any edge set) is an ``(k, 2)`` int64 array of node pairs with
   ``u < v`` in each row, rows sorted lexicographically.
 * Terminals are a 1-D int64 array of distinct node indices.
@@ -17,6 +21,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from fibreplan._csr import canonical_csr
 from fibreplan._errors import DisconnectedTerminalsError
 from fibreplan._errors import InputValidationError
 
@@ -27,58 +32,6 @@ __all__ = [
     "is_steiner_tree",
     "tree_cost",
 ]
-
-
-def canonical_csr(A: sp.sparray | sp.spmatrix | npt.ArrayLike) -> sp.csr_array:
-    """Return ``A`` as a symmetric CSR array with positive weights and no diagonal.
-
-    Where ``A[u, v]`` and ``A[v, u]`` differ (or duplicates are stored) the
-    smaller weight is kept, as for the cheapest of parallel edges.
-
-    Parameters
-    ----------
-    A : sparse matrix or array-like, shape (n, n)
-        Weighted adjacency; only stored (non-zero) entries are edges.
-
-    Returns
-    -------
-    scipy.sparse.csr_array
-        Canonical adjacency.
-
-    Raises
-    ------
-    InputValidationError
-        If ``A`` is not square or has a negative, zero-stored, NaN or infinite weight.
-    """
-    coo = sp.coo_array(A)
-    if coo.ndim != 2 or coo.shape[0] != coo.shape[1]:
-        msg = f"A must be a square adjacency matrix; got shape {coo.shape}."
-        raise InputValidationError(msg)
-    n = coo.shape[0]
-    row = np.asarray(coo.row, dtype=np.int64)
-    col = np.asarray(coo.col, dtype=np.int64)
-    w = np.asarray(coo.data, dtype=np.float64)
-    if not np.all(np.isfinite(w)) or np.any(w <= 0):
-        msg = (
-            "edge weights must be finite and > 0 (got "
-            f"min={w.min() if w.size else 'n/a'}); give zero-length edges a tiny positive weight."
-        )
-        raise InputValidationError(msg)
-    keep = row != col
-    u = np.minimum(row[keep], col[keep])
-    v = np.maximum(row[keep], col[keep])
-    w = w[keep]
-    # cheapest parallel edge: sort by (u, v, w) and keep the first of each pair
-    order = np.lexsort((w, v, u))
-    u, v, w = u[order], v[order], w[order]
-    first = np.ones(u.size, dtype=bool)
-    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    u, v, w = u[first], v[first], w[first]
-    sym = sp.coo_array(
-        (np.concatenate([w, w]), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n)
-    ).tocsr()
-    sym.sort_indices()
-    return sym
 
 
 def canonical_edges(edges: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -102,19 +55,20 @@ def canonical_edges(edges: npt.ArrayLike) -> npt.NDArray[np.int64]:
 
 
 def _edge_weights(A: sp.csr_array, e: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Weights of the node pairs ``e`` in ``A`` (0 where a pair is not an edge).
+    """Weights of the node pairs ``e`` in ``A`` (NaN where a pair is not an edge).
 
     One binary search per pair in the row-major keys of the stored entries;
     far cheaper than sparse fancy indexing on small edge sets.
     """
     if not A.has_sorted_indices:
         A = A.sorted_indices()
+    if A.nnz == 0:
+        return np.full(e.shape[0], np.nan)
     n = A.shape[0]
     keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(A.indptr)) * n + A.indices
     want = e[:, 0] * n + e[:, 1]
-    pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
-    found = keys.size > 0 and keys[pos] == want
-    return np.where(found, A.data[pos] if keys.size else 0.0, 0.0)
+    pos = np.minimum(np.searchsorted(keys, want), keys.size - 1)
+    return np.where(keys[pos] == want, A.data[pos], np.nan)
 
 
 def tree_cost(A: sp.csr_array, edges: npt.ArrayLike) -> float:
@@ -141,7 +95,7 @@ def tree_cost(A: sp.csr_array, edges: npt.ArrayLike) -> float:
     if e.shape[0] == 0:
         return 0.0
     w = _edge_weights(A, e)
-    if np.any(w <= 0):
+    if np.isnan(w).any():
         msg = "tree contains a node pair that is not an edge of the graph."
         raise InputValidationError(msg)
     return float(w.sum())
@@ -217,7 +171,7 @@ def is_steiner_tree(
     if e.shape[0] == 0:
         return (t.size <= 1, "" if t.size <= 1 else "no edges but several terminals")
     w = _edge_weights(A, e)
-    if np.any(w <= 0):
+    if np.isnan(w).any():
         return False, "a tree edge is not an edge of the graph"
     nodes = np.unique(e)
     if e.shape[0] != nodes.size - 1:
