@@ -80,8 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="maximum drop length, metres (default 100)")  # fmt: skip
         p.add_argument("--method", choices=["heuristic", "exact", "auto"], default="auto",
                        help="Steiner tree method (default: auto)")  # fmt: skip
-        p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
-                       help="seconds the optimiser may spend improving (default 30)")  # fmt: skip
+        p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                       help="optional cap on the optimiser's wall time, seconds (default: none; "
+                       "a capped run may differ between a busy and an idle machine)")  # fmt: skip
         p.add_argument("--no-basemap", action="store_true", help="draw the map without OSM tiles")
         p.add_argument("-q", "--quiet", action="store_true", help="only print the final summary")
 
@@ -104,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
 def _print_summary(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> None:
     opt, head = s["optimiser"], s["headend"]
     proven = " (proven optimal)" if opt["proven_optimal"] else ""
+    if opt.get("time_limit_hit"):
+        proven += f", stopped at the {opt['time_limit_s']:g} s time limit"
     unreachable = s["unreachable_by_reason"] or "none"
     lines = [
         "",
@@ -130,16 +133,17 @@ def _run_plan(args: argparse.Namespace) -> int:
 
     import fibreplan
     from fibreplan.config import CostBook
-    from fibreplan.config import DesignRules
+    from fibreplan.config import TrenchRules
+    from fibreplan.config import load_rules
     from fibreplan.export import FILES
     from fibreplan.export import check_writable
 
     out = Path(args.out)
     check_writable([out / name for name in FILES.values()], overwrite=args.overwrite)
     costs = CostBook.from_toml(args.costs) if args.costs else None
-    rules = DesignRules.from_toml(args.design) if args.design else DesignRules()
+    trench_rules, rules = load_rules(args.design) if args.design else (TrenchRules(), None)
     if args.max_drop_m is not None:
-        rules = dataclasses.replace(rules, max_drop_m=args.max_drop_m)
+        trench_rules = dataclasses.replace(trench_rules, max_drop_m=args.max_drop_m)
     if args.command == "demo":
         streets = premises = fibreplan.demo_path(tiny=args.tiny)
     else:
@@ -150,24 +154,23 @@ def _run_plan(args: argparse.Namespace) -> int:
         premises,
         headend=args.exchange,
         costs=costs,
+        trench_rules=trench_rules,
         rules=rules,
         existing=args.existing,
         method=args.method,
         time_limit=args.time_limit,
     )
-    paths = result.save(out, overwrite=args.overwrite)
-    if args.no_basemap:
-        result.to_map(paths["map"], overwrite=True, basemap=False)
+    paths = result.save(out, overwrite=args.overwrite, basemap=not args.no_basemap)
     _print_summary(result.summary, paths, time.perf_counter() - t0)
     return 0
 
 
 def _run_config(args: argparse.Namespace) -> int:
     from fibreplan.config import CostBook
-    from fibreplan.config import DesignRules
+    from fibreplan.config import rules_toml
     from fibreplan.export import check_writable
 
-    text = (CostBook() if args.command == "cost-book" else DesignRules()).to_toml()
+    text = CostBook().to_toml() if args.command == "cost-book" else rules_toml()
     if args.out is None:
         print(text, end="")
         return 0

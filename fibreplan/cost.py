@@ -1,34 +1,72 @@
 """Stage 5 — cost a plan: bill of quantities, totals, ranges and cost per premises.
 
-Takes the quantities of a routed (and optionally designed) plan and a
-:class:`~fibreplan.config.CostBook`; gives a :class:`Costing` whose ``boq``
-table has one row per item (quantity, unit, unit cost, cost, source), the total
-with a low/high range from the Green Book optimism-bias bounds, and each
-connected premises' cost share.
+Takes the :class:`Quantities` of a routed and designed plan (a typed record
+built from the trench graph, the tree and the design by
+:func:`fibreplan.plan.plan_quantities`) and a :class:`~fibreplan.config.CostBook`;
+gives a :class:`Costing` whose ``boq`` table has one row per item (quantity,
+unit, unit cost, cost, category) and the total with a low/high range from the
+Green Book optimism-bias bounds.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from fibreplan.config import SURFACES
 from fibreplan.config import CostBook
 
-if TYPE_CHECKING:
-    from fibreplan.trench import TrenchGraph
-
-__all__ = ["Costing", "cost_plan"]
+__all__ = ["Costing", "Quantities", "cost_plan"]
 
 logger = logging.getLogger(__name__)
 
 _BOQ_COLUMNS = ["item", "quantity", "unit", "unit_cost_gbp", "cost_gbp", "category"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Quantities:
+    """What a plan builds: the cost stage's input, in metres and counts.
+
+    Attributes
+    ----------
+    dug_m_by_surface : Mapping of str to float
+        Newly dug trench, metres, by surface class (``carriageway``,
+        ``footway``, ``verge``), road crossings' width included.
+    duct_reuse_m, duct_reuse_gbp : float
+        Existing duct rented: metres, and its price as routed (present value of
+        the rent plus access, GBP; fixed by the trench graph).
+    aerial_m, aerial_gbp : float
+        Aerial cable on existing poles: metres, and its price as routed (GBP).
+    drop_m : float
+        Drops to connected premises, metres (straight line).
+    premises_connected : int
+        Premises the plan passes and connects.
+    road_crossings : int
+        Road crossings (crossing edges of the route plus shared drop
+        crossings, see :func:`fibreplan.plan.road_crossings`).
+    chamber_count, dp_count, cabinet_count : int, default 0
+        Network elements of the PON design.
+    cable_m_by_size : Mapping of int to float, default empty
+        Feeder and distribution cable, metres, by size (fibres per cable).
+    """
+
+    dug_m_by_surface: Mapping[str, float]
+    duct_reuse_m: float
+    duct_reuse_gbp: float
+    aerial_m: float
+    aerial_gbp: float
+    drop_m: float
+    premises_connected: int
+    road_crossings: int
+    chamber_count: int = 0
+    dp_count: int = 0
+    cabinet_count: int = 0
+    cable_m_by_size: Mapping[int, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +86,6 @@ class Costing:
         Premises the plan connects (passes and drops to).
     per_premises_gbp : float
         ``total_gbp / premises_connected`` (NaN when none is connected).
-    edge_share_gbp : numpy.ndarray of float64
-        Trench cost of each tree edge (aligned with the plan's tree edge rows).
     """
 
     boq: pd.DataFrame
@@ -58,7 +94,6 @@ class Costing:
     high_gbp: float
     premises_connected: int
     per_premises_gbp: float
-    edge_share_gbp: npt.NDArray[np.float64]
 
     def summary(self) -> dict[str, Any]:
         """Return the costing's headline figures for ``summary.json``.
@@ -81,31 +116,47 @@ class Costing:
         }
 
 
-def cost_plan(
-    tg: TrenchGraph,
-    tree_edge_rows: npt.NDArray[np.int64],
-    *,
-    connected: npt.NDArray[np.bool_],
-    costs: CostBook | None = None,
-    design_quantities: dict[str, Any] | None = None,
-) -> Costing:
-    """Cost a routed plan from its quantities.
+_Row = tuple[str, float, str, float, str]
+
+
+def _civils_rows(q: Quantities, costs: CostBook) -> list[_Row]:
+    """Return the BoQ rows for trench, reused duct, aerial, drops, crossings and chambers."""
+    rows: list[_Row] = [
+        (f"trench, {s}", q.dug_m_by_surface[s], "m", costs.trench_gbp_per_m[s], "civils")
+        for s in SURFACES
+        if q.dug_m_by_surface.get(s, 0.0) > 0
+    ]
+    years = costs.duct_years
+    for item, metres, gbp in (
+        (f"existing duct rented (present value over {years} years) and access",
+         q.duct_reuse_m, q.duct_reuse_gbp),
+        (f"aerial cable on existing poles (with pole rent over {years} years)",
+         q.aerial_m, q.aerial_gbp),
+    ):  # fmt: skip
+        if metres > 0:
+            rows.append((item, metres, "m", gbp / metres, "civils"))
+    rows.append(
+        ("drops (lead-in trench and cable)", q.drop_m, "m", costs.drop_gbp_per_m, "civils")
+    )
+    if q.road_crossings:
+        rows.append(("road crossings", q.road_crossings, "each", costs.road_crossing_gbp, "civils"))
+    if q.chamber_count:
+        rows.append(
+            ("chambers / joint boxes", q.chamber_count, "each", costs.chamber_gbp, "civils")
+        )
+    return rows
+
+
+def cost_plan(quantities: Quantities, *, costs: CostBook | None = None) -> Costing:
+    """Cost a plan from its quantities.
 
     Parameters
     ----------
-    tg : TrenchGraph
-        The trench graph the plan was routed on.
-    tree_edge_rows : numpy.ndarray of int64
-        Rows of ``tg``'s edge arrays that the plan trenches.
-    connected : numpy.ndarray of bool, shape (p,)
-        Which premises the plan connects.
+    quantities : Quantities
+        What the plan builds (see :func:`fibreplan.plan.plan_quantities`;
+        a :class:`fibreplan.Plan` holds its own as ``plan.quantities``).
     costs : CostBook, optional
         Unit costs; default ``CostBook()``.
-    design_quantities : dict, optional
-        Network-design counts: ``dp_count``, ``cabinet_count``,
-        ``chamber_count``, ``road_crossings`` (crossing edges in the tree plus
-        shared drop crossings, see :func:`fibreplan.plan.road_crossings`) and
-        ``cable_m_by_size`` (``{fibres: metres}``). Absent keys cost nothing.
 
     Returns
     -------
@@ -116,70 +167,36 @@ def cost_plan(
     -----
     Dug trench metres (including the width of road crossings) are priced by
     surface at ``costs.trench_gbp_per_m``; rented duct and aerial cable on
-    poles at their edge cost (present value of rent, plus access or cable);
-    each road crossing adds
-    ``road_crossing_gbp``. So the trench items add up to the optimiser's tree
-    cost plus the shared drop crossings. Drops
-    at ``drop_gbp_per_m`` on their straight-line length; each connected
-    premises adds ``connection_gbp_per_premises`` and
-    ``planning_gbp_per_premises``; the headend adds ``headend_gbp`` once.
-    The range is ``total x (1 + optimism_bias_low)`` to
-    ``total x (1 + optimism_bias_high)`` (HM Treasury Green Book).
+    poles at their routed price (present value of rent, plus access or cable);
+    each road crossing adds ``road_crossing_gbp``. So the trench items add up
+    to the optimiser's tree cost plus the shared drop crossings. Drops at
+    ``drop_gbp_per_m`` on their straight-line length; cable by size at the
+    smallest priced size that holds it; each connected premises adds
+    ``connection_gbp_per_premises`` and ``planning_gbp_per_premises``; the
+    headend adds ``headend_gbp`` once. The range is
+    ``total x (1 + optimism_bias_low)`` to ``total x (1 + optimism_bias_high)``
+    (HM Treasury Green Book).
 
     Examples
     --------
-    >>> from fibreplan.config import CostBook
-    >>> CostBook().trench_gbp_per_m["footway"]
-    61.32
+    >>> q = Quantities(dug_m_by_surface={"footway": 100.0}, duct_reuse_m=0.0,
+    ...                duct_reuse_gbp=0.0, aerial_m=0.0, aerial_gbp=0.0, drop_m=10.0,
+    ...                premises_connected=1, road_crossings=0)
+    >>> c = cost_plan(q)
+    >>> c.boq.set_index("item").loc["trench, footway", "cost_gbp"]
+    np.float64(6132.0)
     """
     costs = costs or CostBook()
-    rows: list[tuple[str, float, str, float, str]] = []
-    length = tg.edge_length_m[tree_edge_rows]
-    surface = tg.edge_surface[tree_edge_rows]
-    kind = tg.edge_kind[tree_edge_rows]
-    dug = ~np.isin(kind, ["duct_reuse", "aerial"])
-    for s in SURFACES:
-        metres = float(length[dug & (surface == s)].sum())
-        if metres > 0:
-            rows.append((f"trench, {s}", metres, "m", costs.trench_gbp_per_m[s], "civils"))
-    for k, item in (
-        (
-            "duct_reuse",
-            f"existing duct rented (present value over {costs.duct_years} years) and access",
-        ),
-        (
-            "aerial",
-            f"aerial cable on existing poles (with pole rent over {costs.duct_years} years)",
-        ),
-    ):
-        used = kind == k
-        if used.any():
-            metres = float(length[used].sum())
-            total = float(tg.edge_cost_gbp[tree_edge_rows][used].sum())
-            rows.append((item, metres, "m", total / metres, "civils"))
-    drop_m = float(np.nansum(tg.premises_drop_m[connected]))
-    n_conn = int(connected.sum())
-    rows.append(("drops (lead-in trench and cable)", drop_m, "m", costs.drop_gbp_per_m, "civils"))
-    dq = design_quantities or {}
-    if dq.get("road_crossings"):
-        rows.append(
-            ("road crossings", dq["road_crossings"], "each", costs.road_crossing_gbp, "civils")
-        )
-    if dq.get("chamber_count"):
-        rows.append(
-            ("chambers / joint boxes", dq["chamber_count"], "each", costs.chamber_gbp, "civils")
-        )
-    for size, metres in sorted(
-        (dq.get("cable_m_by_size") or {}).items(), key=lambda kv: int(kv[0])
-    ):
+    q = quantities
+    n_conn = q.premises_connected
+    rows = _civils_rows(q, costs)
+    for size, metres in sorted(q.cable_m_by_size.items()):
         rate = _cable_rate(costs, int(size))
         rows.append((f"cable, {int(size)} fibre", float(metres), "m", rate, "cabling"))
-    if dq.get("dp_count"):
-        rows.append(("distribution points", dq["dp_count"], "each", costs.dp_gbp, "equipment"))
-    if dq.get("cabinet_count"):
-        rows.append(
-            ("street cabinets", dq["cabinet_count"], "each", costs.cabinet_gbp, "equipment")
-        )
+    if q.dp_count:
+        rows.append(("distribution points", q.dp_count, "each", costs.dp_gbp, "equipment"))
+    if q.cabinet_count:
+        rows.append(("street cabinets", q.cabinet_count, "each", costs.cabinet_gbp, "equipment"))
     rows.append(("headend (OLT site)", 1 if n_conn else 0, "each", costs.headend_gbp, "equipment"))
     rows.append(("premises connections (ONT, install, OCP)", n_conn, "premises",
                  costs.connection_gbp_per_premises, "premises"))  # fmt: skip
@@ -197,7 +214,6 @@ def cost_plan(
         high_gbp=total * (1 + costs.optimism_bias_high),
         premises_connected=n_conn,
         per_premises_gbp=per,
-        edge_share_gbp=tg.edge_cost_gbp[tree_edge_rows].astype(np.float64),
     )
     logger.info(
         "costing: GBP %.0f total (GBP %.0f-%.0f), GBP %.0f per premises passed, %d premises",

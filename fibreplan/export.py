@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 import geopandas as gpd
@@ -18,8 +20,12 @@ import numpy as np
 import pyogrio
 
 from fibreplan._errors import InputValidationError
+from fibreplan.layers import plan_layers
 
-__all__ = ["FILES", "check_writable", "write_gpkg", "write_summary"]
+if TYPE_CHECKING:
+    from fibreplan.plan import Plan
+
+__all__ = ["FILES", "check_writable", "save_plan", "write_gpkg", "write_map", "write_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,3 +132,121 @@ def write_summary(summary: Mapping[str, Any], path: str | Path, *, overwrite: bo
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_jsonable(dict(summary)), indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def map_title(summary: Mapping[str, Any]) -> str:
+    """Return the map's title from a plan summary: premises, km of trench, GBP per premises.
+
+    Parameters
+    ----------
+    summary : Mapping
+        The plan's summary (:attr:`fibreplan.Plan.summary`).
+
+    Returns
+    -------
+    str
+        E.g. ``"fibreplan: 1130 premises, 13.31 km trench, £1,690 per premises passed"``.
+    """
+    per = summary["cost_per_premises_passed_gbp"] or 0
+    return (
+        f"fibreplan: {summary['premises_connected']} premises, "
+        f"{summary['trench_m'] / 1000:.2f} km trench, £{per:,.0f} per premises passed"
+    )
+
+
+def write_map(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    path: str | Path,
+    *,
+    title: str,
+    overwrite: bool = False,
+    basemap: bool = True,
+) -> Path:
+    """Write an interactive HTML map of the layers that works offline.
+
+    Parameters
+    ----------
+    layers : Mapping of str to geopandas.GeoDataFrame
+        The plan's layers (see :func:`fibreplan.layers.plan_layers`).
+    path : str or pathlib.Path
+        File to create.
+    title : str
+        Page title and legend heading (see :func:`map_title`).
+    overwrite : bool, default False
+        Whether an existing file may be replaced.
+    basemap : bool, default True
+        Whether to add OpenStreetMap tiles (shown only when online).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    InputValidationError
+        If the file exists and ``overwrite`` is false.
+    """
+    from fibreplan.maps import plan_map
+    from fibreplan.maps import save_map
+
+    path = Path(path)
+    check_writable([path], overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_map(plan_map(layers, title=title, basemap=basemap), path)
+
+
+def save_plan(
+    plan: Plan, out_dir: str | Path, *, overwrite: bool = False, basemap: bool = True
+) -> dict[str, Path]:
+    """Write a plan's ``summary.json``, ``plan.gpkg`` and ``map.html`` into ``out_dir``.
+
+    The layers are built once for both the GeoPackage and the map.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan (see :func:`fibreplan.plan`).
+    out_dir : str or pathlib.Path
+        Output folder (created if needed).
+    overwrite : bool, default False
+        Whether existing files of these names may be replaced; without it
+        nothing is written when any of them exists.
+    basemap : bool, default True
+        Whether the map gets OpenStreetMap tiles (shown only when online).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Paths by key of :data:`FILES` (``summary``, ``gpkg``, ``map``).
+
+    Raises
+    ------
+    InputValidationError
+        If a file exists and ``overwrite`` is false.
+
+    Notes
+    -----
+    ``summary.json`` is :attr:`fibreplan.Plan.summary` with the seconds spent
+    building the layers and writing the GeoPackage and the map added to its
+    ``seconds`` (keys ``layers``, ``gpkg``, ``map``).
+    """
+    out = Path(out_dir)
+    paths = {key: out / name for key, name in FILES.items()}
+    check_writable(list(paths.values()), overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    layers = plan_layers(plan)
+    seconds["layers"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    write_gpkg(layers, paths["gpkg"], overwrite=overwrite)
+    seconds["gpkg"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    summary = plan.summary
+    write_map(layers, paths["map"], title=map_title(summary), overwrite=overwrite, basemap=basemap)
+    seconds["map"] = time.perf_counter() - t0
+    timed = {**summary["seconds"], **{k: round(v, 3) for k, v in seconds.items()}}
+    write_summary({**summary, "seconds": timed}, paths["summary"], overwrite=overwrite)
+    logger.info("plan saved to %s", out)
+    return paths

@@ -1,0 +1,129 @@
+"""Outputs — a plan's headline figures: the ``summary.json`` contract.
+
+:func:`plan_summary` reads a :class:`fibreplan.Plan`'s record once and returns
+the dict written to ``summary.json`` (every key is listed in the README's
+"Output contract"; later versions add keys and never rename or remove one).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version
+from typing import TYPE_CHECKING
+from typing import Any
+
+import numpy as np
+
+from fibreplan.layers import headend_lonlat
+
+if TYPE_CHECKING:
+    from fibreplan.plan import Plan
+
+__all__ = ["plan_summary"]
+
+
+def _version() -> str:
+    try:
+        return version("fibreplan")
+    except PackageNotFoundError:  # pragma: no cover - source tree without install
+        return "0.0.0+unknown"
+
+
+def _premises_figures(plan: Plan) -> dict[str, Any]:
+    tg, prem = plan.trench_graph, plan.premises_input
+    connected = tg.premises_node >= 0
+    reason, count = np.unique(tg.premises_reason[~connected], return_counts=True)
+    by_class = prem.loc[connected, "class"].value_counts().to_dict()
+    return {
+        "premises_total": len(prem),
+        "premises_connected": int(connected.sum()),
+        "premises_unreachable": int((~connected).sum()),
+        "unreachable_by_reason": dict(zip(reason.tolist(), count.tolist(), strict=True)),
+        "units_connected": int(prem.loc[connected, "units"].sum()),
+        "premises_by_class": {str(k): int(v) for k, v in by_class.items()},
+    }
+
+
+def _route_figures(plan: Plan) -> dict[str, Any]:
+    tg, rows, q = plan.trench_graph, plan.tree_edge_rows, plan.quantities
+    length = tg.edge_length_m[rows]
+    surface = tg.edge_surface[rows]
+    return {
+        "trench_m": round(float(length.sum()), 2),
+        "trench_m_dug": round(float(sum(q.dug_m_by_surface.values())), 2),
+        "duct_m_reused": round(q.duct_reuse_m, 2),
+        "aerial_m": round(q.aerial_m, 2),
+        "road_crossings": q.road_crossings,
+        "trench_m_by_surface": {
+            str(s): round(float(length[surface == s].sum()), 2) for s in np.unique(surface)
+        },
+        "drop_m": round(q.drop_m, 2),
+    }
+
+
+def _network_figures(plan: Plan) -> dict[str, Any]:
+    d, cables = plan.design, plan.quantities.cable_m_by_size
+    max_loss = float(d.premises_loss_db.max()) if d.premises_loss_db.size else None
+    return {
+        "dp_count": int(d.dp_node.size),
+        "cabinet_count": int(d.cabinet_node.size),
+        "chamber_count": int(d.chamber_kind.size),
+        "olt_ports": d.olt_ports,
+        "cable_m_by_size": {str(k): round(v, 2) for k, v in cables.items()},
+        "max_loss_db": None if max_loss is None else round(max_loss, 3),
+        "loss_violations": int(d.violations.size),
+    }
+
+
+def _optimiser_figures(plan: Plan) -> dict[str, Any]:
+    t = plan.tree
+    gap = (t.cost - t.lower_bound) / t.lower_bound * 100 if t.lower_bound > 0 else 0.0
+    return {
+        "method": t.method,
+        "tree_cost_gbp": round(t.cost, 2),
+        "lower_bound_gbp": round(t.lower_bound, 2),
+        "gap_pct": round(gap, 4),
+        "proven_optimal": bool(t.optimal),
+        "time_limit_s": plan.time_limit_s,
+        "time_limit_hit": bool(t.time_limit_hit),
+        "seconds": round(t.seconds, 3),
+    }
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """Return a plan's headline figures (the ``summary.json`` contract).
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan (see :func:`fibreplan.plan`).
+
+    Returns
+    -------
+    dict
+        Premises counts and reasons, trench and drop metres (m), network
+        elements, optical loss (dB), costs (GBP), the CRS, the headend, the
+        optimiser's figures (``time_limit_s`` is None when the optimiser ran
+        without a wall-clock cap; ``time_limit_hit`` says whether a cap cut it
+        short), the inputs' sha256 and the seconds of each stage. See the
+        README's "Output contract" for every key.
+    """
+    tg = plan.trench_graph
+    lon, lat = headend_lonlat(plan)
+    return {
+        "fibreplan_version": _version(),
+        **_premises_figures(plan),
+        **_route_figures(plan),
+        **_network_figures(plan),
+        **plan.costing.summary(),
+        "crs": tg.crs.to_string(),
+        "headend": {
+            "lon": round(lon, 7),
+            "lat": round(lat, 7),
+            "how": tg.headend_how,
+            "node": int(tg.headend_node),
+        },
+        "optimiser": _optimiser_figures(plan),
+        "inputs": plan.inputs,
+        "seconds": {k: round(v, 3) for k, v in plan.seconds.items()},
+    }
