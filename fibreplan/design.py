@@ -51,6 +51,7 @@ from scipy.sparse import csgraph
 from fibreplan._errors import InfeasibleDesignError
 from fibreplan._errors import InputValidationError
 from fibreplan.config import DesignRules
+from fibreplan.config import TrenchRules
 
 __all__ = [
     "CHAMBER_KINDS",
@@ -81,6 +82,8 @@ class Design:
     ----------
     rules : DesignRules
         Rules used.
+    max_drop_m : float
+        Drop limit used, metres (see :class:`~fibreplan.config.TrenchRules`).
     root : int
         Headend (OLT) node.
     tree_edges : ndarray of int64, shape (k, 2)
@@ -99,7 +102,7 @@ class Design:
         Network distance from the root to the premises node, metres.
     premises_drop_cable_m : ndarray of float64, shape (p,)
         Drop cable length from the DP: network distance DP node to premises
-        node plus the drop, metres (<= ``rules.max_drop_m``).
+        node plus the drop, metres (<= ``max_drop_m``).
     premises_splices : ndarray of int64, shape (p,)
         Splices on the optical path (chambers on the route + fixed ones).
     premises_loss_db : ndarray of float64, shape (p,)
@@ -146,6 +149,7 @@ class Design:
     """
 
     rules: DesignRules
+    max_drop_m: float
     root: int
     tree_edges: npt.NDArray[np.int64]
     edge_length_m: npt.NDArray[np.float64]
@@ -333,9 +337,9 @@ def _build_tree(
     parent_edge[child] = np.arange(k)
     dist_l = [0.0] * m
     par_l = parent.tolist()
-    plen_l = np.zeros(m)
-    plen_l[child] = length
-    plen_l = plen_l.tolist()
+    parent_length = np.zeros(m)
+    parent_length[child] = length
+    plen_l = parent_length.tolist()
     for v in order[1:].tolist():
         dist_l[v] = dist_l[par_l[v]] + plen_l[v]
     tree = _Tree(
@@ -384,7 +388,9 @@ def _place_dps(
     tree: _Tree,
     prem_l: npt.NDArray[np.int64],
     drops: npt.NDArray[np.float64],
-    rules: DesignRules,
+    *,
+    dp_capacity: int,
+    max_drop_m: float,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Bottom-up greedy capacitated partition of premises into DPs.
 
@@ -394,9 +400,9 @@ def _place_dps(
     slack), filled to capacity. Returns (premises -> DP, DP local node).
     """
     m = tree.nodes.size
-    cap = rules.dp_capacity
+    cap = dp_capacity
     # slack of premises j at node v = key[j] + dist[v]  (>= 0 means reachable)
-    key = (rules.max_drop_m - drops - tree.dist[prem_l]).tolist()
+    key = (max_drop_m - drops - tree.dist[prem_l]).tolist()
     by_node = np.argsort(prem_l, kind="stable")
     starts = np.searchsorted(prem_l[by_node], np.arange(m + 1)).tolist()
     by_node_l = by_node.tolist()
@@ -614,6 +620,207 @@ def _suggest_fix(j: int, loss: float, network_m: float, rules: DesignRules, fixe
     return head + "; or ".join(fixes)
 
 
+def _check_rules(rules: DesignRules | None, max_drop_m: float | None) -> tuple[DesignRules, float]:
+    """Return the rules (defaults for None) and the drop limit, checked."""
+    if rules is None:
+        rules = DesignRules()
+    elif not isinstance(rules, DesignRules):
+        msg = f"rules must be a DesignRules or None; got {type(rules).__name__}."
+        raise InputValidationError(msg)
+    limit = TrenchRules().max_drop_m if max_drop_m is None else max_drop_m
+    if isinstance(limit, bool) or not isinstance(limit, int | float | np.number):
+        msg = f"max_drop_m must be a number of metres; got {limit!r}."
+        raise InputValidationError(msg)
+    if not (math.isfinite(limit) and limit > 0):
+        msg = f"max_drop_m must be a finite number of metres > 0; got {limit!r}."
+        raise InputValidationError(msg)
+    return rules, float(limit)
+
+
+def _check_premises(
+    tree: _Tree, premises_node: npt.ArrayLike, drop_length_m: npt.ArrayLike, *, max_drop_m: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Check the premises against the tree: (node ids, local nodes, drop lengths in m)."""
+    prem = np.asarray(premises_node).reshape(-1)
+    if prem.size and not np.issubdtype(prem.dtype, np.integer):
+        msg = f"premises_node must be integer node ids; got dtype {prem.dtype}."
+        raise InputValidationError(msg)
+    prem = prem.astype(np.int64)
+    drops = np.array(drop_length_m, dtype=np.float64).reshape(-1)
+    if drops.shape != prem.shape:
+        msg = f"drop_length_m must have one length per premises ({prem.size}); got {drops.size}."
+        raise InputValidationError(msg)
+    if not np.all(np.isfinite(drops)) or np.any(drops < 0):
+        msg = "drop_length_m must be finite and >= 0 metres."
+        raise InputValidationError(msg)
+    prem_l = np.minimum(np.searchsorted(tree.nodes, prem), tree.nodes.size - 1).astype(np.int64)
+    off = np.flatnonzero(tree.nodes[prem_l] != prem)
+    if off.size:
+        msg = (
+            f"{off.size} premises meet the network at nodes not on the tree "
+            f"(e.g. premises {off[0]} at node {prem[off[0]]}); route the tree to them first."
+        )
+        raise InputValidationError(msg)
+    too_long = np.flatnonzero(drops > max_drop_m + _EPS)
+    if too_long.size:
+        msg = (
+            f"{too_long.size} premises have a drop longer than max_drop_m={max_drop_m} m "
+            f"(longest {drops[too_long].max():.1f} m, premises {too_long[:5].tolist()}...); "
+            "extend the routed network nearer them or raise max_drop_m."
+        )
+        raise InfeasibleDesignError(msg, unreachable=too_long.tolist())
+    return prem, prem_l, drops
+
+
+class _Equipment(NamedTuple):
+    premises_dp: npt.NDArray[np.int64]  # (p,) DP of each premises
+    dp_node_l: npt.NDArray[np.int64]  # (d,) local node of each DP
+    dp_count: npt.NDArray[np.int64]  # (d,) premises per DP
+    dp_split: npt.NDArray[np.int64]  # (d,) secondary splitters per DP
+    dp_cabinet: npt.NDArray[np.int64]  # (d,) cabinet of each DP
+    cab_node_l: npt.NDArray[np.int64]  # (c,) local node of each cabinet
+    cab_count: npt.NDArray[np.int64]  # (c,) premises per cabinet
+    cab_secondary: npt.NDArray[np.int64]  # (c,) secondary splitters fed by each cabinet
+    cab_split: npt.NDArray[np.int64]  # (c,) primary splitters per cabinet
+
+
+def _place_equipment(
+    tree: _Tree,
+    prem_l: npt.NDArray[np.int64],
+    drops: npt.NDArray[np.float64],
+    rules: DesignRules,
+    *,
+    max_drop_m: float,
+) -> _Equipment:
+    """Place DPs, then cabinets over them, and count their splitters."""
+    premises_dp, dp_node_l = _place_dps(
+        tree, prem_l, drops, dp_capacity=rules.dp_capacity, max_drop_m=max_drop_m
+    )
+    d = dp_node_l.size
+    dp_count = np.bincount(premises_dp, minlength=d).astype(np.int64)
+    dp_split = (-(-dp_count // rules.secondary_split)).astype(np.int64)
+    dp_cabinet, cab_node_l = _place_cabinets(tree, dp_node_l, dp_count, rules)
+    c = cab_node_l.size
+    cab_count = np.bincount(dp_cabinet, weights=dp_count, minlength=c).astype(np.int64)
+    cab_secondary = np.bincount(dp_cabinet, weights=dp_split, minlength=c).astype(np.int64)
+    cab_split = (-(-cab_secondary // rules.primary_split)).astype(np.int64)
+    return _Equipment(
+        premises_dp, dp_node_l, dp_count, dp_split, dp_cabinet, cab_node_l, cab_count,
+        cab_secondary, cab_split,
+    )  # fmt: skip
+
+
+def _edge_cables(
+    tree: _Tree, prem_l: npt.NDArray[np.int64], eq: _Equipment, rules: DesignRules
+) -> _Cables:
+    """Fibres, spare, cable size and count of each class on each edge (subtree sums)."""
+    at_node = np.zeros((tree.nodes.size, 5), dtype=np.int64)
+    np.add.at(at_node[:, 0], eq.cab_node_l, eq.cab_split)
+    np.add.at(at_node[:, 1], eq.dp_node_l, eq.dp_split)
+    np.add.at(at_node[:, 2], eq.cab_node_l, eq.cab_secondary)
+    np.add.at(at_node[:, 3], prem_l, 1)
+    np.add.at(at_node[:, 4], eq.dp_node_l, eq.dp_count)
+    sub = _subtree_sums(tree, at_node)[tree.edge_child]
+    feeder = sub[:, 0]
+    distribution = sub[:, 1] - sub[:, 2]
+    f_spare, f_size, f_count = _size_cables(feeder, rules)
+    d_spare, d_size, d_count = _size_cables(distribution, rules)
+    return _Cables(
+        feeder, distribution, f_spare, d_spare, f_size, d_size, f_count, d_count,
+        drop_cables=sub[:, 3] - sub[:, 4],
+    )  # fmt: skip
+
+
+class _Cables(NamedTuple):
+    feeder: npt.NDArray[np.int64]  # (k,) used fibres of each class per edge
+    distribution: npt.NDArray[np.int64]
+    feeder_spare: npt.NDArray[np.int64]  # (k,) spare fibres
+    distribution_spare: npt.NDArray[np.int64]
+    feeder_size: npt.NDArray[np.int64]  # (k,) cable fibre count, 0 if unused
+    distribution_size: npt.NDArray[np.int64]
+    feeder_count: npt.NDArray[np.int64]  # (k,) parallel cables
+    distribution_count: npt.NDArray[np.int64]
+    drop_cables: npt.NDArray[np.int64]  # (k,) drop cables following each edge
+
+
+class _Chambers(NamedTuple):
+    kind: npt.NDArray[np.str_]  # (h,) CHAMBER_KINDS value
+    node: npt.NDArray[np.int64]  # (h,) node id of a node chamber, -1 mid-edge
+    edge: npt.NDArray[np.int64]  # (h,) edge of a mid-edge chamber, -1 at a node
+    offset_m: npt.NDArray[np.float64]  # (h,) metres from the edge's parent end, NaN at a node
+    node_kind: npt.NDArray[np.int64]  # (m,) index into CHAMBER_KINDS per local node, -1 none
+
+
+def _chambers(tree: _Tree, eq: _Equipment, rules: DesignRules) -> _Chambers:
+    """Chambers at the headend, cabinets, DPs and branches, and every ``chamber_spacing_m``."""
+    m = tree.nodes.size
+    n_children = np.bincount(tree.parent[tree.parent >= 0], minlength=m)
+    node_kind = np.full(m, -1, dtype=np.int64)
+    node_kind[n_children >= 2] = CHAMBER_KINDS.index("branch")
+    node_kind[eq.dp_node_l] = CHAMBER_KINDS.index("dp")
+    node_kind[eq.cab_node_l] = CHAMBER_KINDS.index("cabinet")
+    node_kind[tree.root] = CHAMBER_KINDS.index("headend")
+    mid_edge, _, mid_offset = _place_chambers(tree, node_kind, rules)
+    at_nodes = np.flatnonzero(node_kind >= 0)
+    at_nodes = at_nodes[np.argsort(node_kind[at_nodes], kind="stable")]
+    mid_order = np.lexsort((mid_offset, mid_edge))
+    mid_edge, mid_offset = mid_edge[mid_order], mid_offset[mid_order]
+    n_node, n_mid = at_nodes.size, mid_edge.size
+    return _Chambers(
+        kind=np.concatenate(
+            [np.asarray(CHAMBER_KINDS)[node_kind[at_nodes]], np.full(n_mid, "spacing")]
+        ).astype("<U8"),
+        node=np.concatenate([tree.nodes[at_nodes], np.full(n_mid, -1, np.int64)]).astype(np.int64),
+        edge=np.concatenate([np.full(n_node, -1, np.int64), mid_edge]).astype(np.int64),
+        offset_m=np.concatenate([np.full(n_node, np.nan), mid_offset]),
+        node_kind=node_kind,
+    )
+
+
+class _Optics(NamedTuple):
+    splices: npt.NDArray[np.int64]  # (p,) splices on each premises' path
+    loss_db: npt.NDArray[np.float64]  # (p,) loss OLT to ONT, dB
+    violations: npt.NDArray[np.int64]  # (v,) premises over the budget
+    fixes: tuple[str, ...]  # (v,) a suggested fix for each
+
+
+def _optical_budget(
+    tree: _Tree,
+    prem_l: npt.NDArray[np.int64],
+    drops: npt.NDArray[np.float64],
+    chambers: _Chambers,
+    rules: DesignRules,
+) -> _Optics:
+    """Loss of every premises' path (fibre, splitters, splices, connectors) against the budget."""
+    m = tree.nodes.size
+    mid_edge = chambers.edge[chambers.edge >= 0]
+    on_parent_edge = np.zeros(m, dtype=np.int64)
+    on_parent_edge[tree.edge_child] = np.bincount(mid_edge, minlength=tree.edge_child.size)
+    own = ((chambers.node_kind >= 0) & (np.arange(m) != tree.root)).astype(np.int64)
+    node_own = (own + on_parent_edge).tolist()
+    par = tree.parent.tolist()
+    chambers_above = [0] * m
+    for v in tree.order[1:].tolist():
+        chambers_above[v] = chambers_above[par[v]] + node_own[v]
+    splices = np.asarray(chambers_above, dtype=np.int64)[prem_l] + rules.fixed_splices
+    network_m = tree.dist[prem_l]
+    split_db = rules.splitter_loss(rules.primary_split) + rules.splitter_loss(rules.secondary_split)
+    connectors_db = rules.connectors * rules.connector_loss_db
+    fixed_db = split_db + connectors_db + rules.fixed_splices * rules.splice_loss_db
+    loss = (
+        (network_m + drops) / 1000.0 * rules.fibre_loss_db_per_km
+        + split_db
+        + splices * rules.splice_loss_db
+        + connectors_db
+    )
+    violations = np.flatnonzero(loss + rules.margin_db > rules.power_budget_db + _EPS)
+    fixes = tuple(
+        _suggest_fix(j, float(loss[j]), float(network_m[j]), rules, fixed_db)
+        for j in violations.tolist()
+    )
+    return _Optics(splices, loss, violations.astype(np.int64), fixes)
+
+
 def design_network(
     tree_edges: npt.NDArray[np.int64],
     edge_length_m: npt.NDArray[np.float64],
@@ -622,6 +829,7 @@ def design_network(
     drop_length_m: npt.NDArray[np.float64],
     *,
     rules: DesignRules | None = None,
+    max_drop_m: float | None = None,
 ) -> Design:
     """Design a two-stage PON on a routed trench tree.
 
@@ -646,7 +854,12 @@ def design_network(
     drop_length_m : ndarray of float64, shape (p,)
         Drop length of each premises, metres (>= 0).
     rules : DesignRules, optional
-        Engineering rules; UK defaults when omitted.
+        PON rules (splits, capacities, spare, cable sizes, chambers, optical
+        budget); UK defaults when omitted.
+    max_drop_m : float, optional
+        Longest drop cable from a DP, metres (network distance + drop);
+        default :attr:`TrenchRules.max_drop_m <fibreplan.config.TrenchRules>`
+        (100 m), the limit the trench graph was built with.
 
     Returns
     -------
@@ -657,10 +870,11 @@ def design_network(
     ------
     InputValidationError
         If the edges do not form a tree containing ``root``, lengths are
-        negative or not finite, or a premises node is not on the tree.
+        negative or not finite, a premises node is not on the tree, or
+        ``rules`` or ``max_drop_m`` is not valid.
     InfeasibleDesignError
-        If a premises' drop alone exceeds ``rules.max_drop_m``
-        (``unreachable`` lists those premises indices).
+        If a premises' drop alone exceeds ``max_drop_m`` (``unreachable``
+        lists those premises indices).
 
     Notes
     -----
@@ -675,127 +889,18 @@ def design_network(
     premises violates the budget when loss + ``margin_db`` exceeds
     ``power_budget_db`` (ITU-T G.984.2 class B+: 28 dB).
     """
-    if rules is None:
-        rules = DesignRules()
-    elif not isinstance(rules, DesignRules):
-        msg = f"rules must be a DesignRules or None; got {type(rules).__name__}."
-        raise InputValidationError(msg)
+    rules, max_drop_m = _check_rules(rules, max_drop_m)
     tree, edges, length = _build_tree(tree_edges, edge_length_m, root)
-    m, k = tree.nodes.size, edges.shape[0]
-
-    prem = np.asarray(premises_node).reshape(-1)
-    if prem.size and not np.issubdtype(prem.dtype, np.integer):
-        msg = f"premises_node must be integer node ids; got dtype {prem.dtype}."
-        raise InputValidationError(msg)
-    prem = prem.astype(np.int64)
-    drops = np.array(drop_length_m, dtype=np.float64).reshape(-1)
-    if drops.shape != prem.shape:
-        msg = f"drop_length_m must have one length per premises ({prem.size}); got {drops.size}."
-        raise InputValidationError(msg)
-    if not np.all(np.isfinite(drops)) or np.any(drops < 0):
-        msg = "drop_length_m must be finite and >= 0 metres."
-        raise InputValidationError(msg)
-    prem_l = np.minimum(np.searchsorted(tree.nodes, prem), m - 1)
-    off = np.flatnonzero(tree.nodes[prem_l] != prem)
-    if off.size:
-        msg = (
-            f"{off.size} premises meet the network at nodes not on the tree "
-            f"(e.g. premises {off[0]} at node {prem[off[0]]}); route the tree to them first."
-        )
-        raise InputValidationError(msg)
-    too_long = np.flatnonzero(drops > rules.max_drop_m + _EPS)
-    if too_long.size:
-        msg = (
-            f"{too_long.size} premises have a drop longer than max_drop_m={rules.max_drop_m} m "
-            f"(longest {drops[too_long].max():.1f} m, premises {too_long[:5].tolist()}...); "
-            "extend the routed network nearer them or raise max_drop_m."
-        )
-        raise InfeasibleDesignError(msg, unreachable=too_long.tolist())
-
-    # --- DPs and cabinets -------------------------------------------------------------
-    premises_dp, dp_node_l = _place_dps(tree, prem_l, drops, rules)
-    d = dp_node_l.size
-    dp_count = np.bincount(premises_dp, minlength=d).astype(np.int64)
-    dp_split = -(-dp_count // rules.secondary_split)
-    dp_cabinet, cab_node_l = _place_cabinets(tree, dp_node_l, dp_count, rules)
-    c = cab_node_l.size
-    cab_count = np.bincount(dp_cabinet, weights=dp_count, minlength=c).astype(np.int64)
-    cab_secondary = np.bincount(dp_cabinet, weights=dp_split, minlength=c).astype(np.int64)
-    cab_split = -(-cab_secondary // rules.primary_split)
-    premises_cabinet = dp_cabinet[premises_dp] if d else np.zeros(0, np.int64)
-
-    # --- fibres per edge (subtree sums) ---------------------------------------------
-    at_node = np.zeros((m, 5), dtype=np.int64)
-    np.add.at(at_node[:, 0], cab_node_l, cab_split)
-    np.add.at(at_node[:, 1], dp_node_l, dp_split)
-    np.add.at(at_node[:, 2], cab_node_l, cab_secondary)
-    np.add.at(at_node[:, 3], prem_l, 1)
-    np.add.at(at_node[:, 4], dp_node_l, dp_count)
-    sub = _subtree_sums(tree, at_node)[tree.edge_child]
-    feeder = sub[:, 0]
-    distribution = sub[:, 1] - sub[:, 2]
-    drop_cables = sub[:, 3] - sub[:, 4]
-    f_spare, f_size, f_count = _size_cables(feeder, rules)
-    d_spare, d_size, d_count = _size_cables(distribution, rules)
-
-    # --- chambers ------------------------------------------------------------------
-    n_children = np.bincount(tree.parent[tree.parent >= 0], minlength=m)
-    node_kind = np.full(m, -1, dtype=np.int64)
-    node_kind[n_children >= 2] = CHAMBER_KINDS.index("branch")
-    node_kind[dp_node_l] = CHAMBER_KINDS.index("dp")
-    node_kind[cab_node_l] = CHAMBER_KINDS.index("cabinet")
-    node_kind[tree.root] = CHAMBER_KINDS.index("headend")
-    mid_edge, _, mid_offset = _place_chambers(tree, node_kind, rules)
-    ch_nodes_l = np.flatnonzero(node_kind >= 0)
-    ch_nodes_l = ch_nodes_l[np.argsort(node_kind[ch_nodes_l], kind="stable")]
-    kinds = np.asarray(CHAMBER_KINDS)
-    mid_order = np.lexsort((mid_offset, mid_edge))
-    mid_edge, mid_offset = mid_edge[mid_order], mid_offset[mid_order]
-    chamber_kind = np.concatenate(
-        [kinds[node_kind[ch_nodes_l]], np.full(mid_edge.size, "spacing")]
-    ).astype("<U8")
-    chamber_node = np.concatenate(
-        [tree.nodes[ch_nodes_l], np.full(mid_edge.size, -1, dtype=np.int64)]
-    ).astype(np.int64)
-    chamber_edge = np.concatenate([np.full(ch_nodes_l.size, -1, np.int64), mid_edge]).astype(
-        np.int64
-    )
-    chamber_offset = np.concatenate([np.full(ch_nodes_l.size, np.nan), mid_offset])
-
-    # --- optical budget ------------------------------------------------------------
-    per_edge = np.bincount(mid_edge, minlength=k).astype(np.int64)
-    chambers_above = [0] * m
-    own = ((node_kind >= 0) & (np.arange(m) != tree.root)).astype(np.int64)
-    on_parent_edge = np.zeros(m, dtype=np.int64)
-    on_parent_edge[tree.edge_child] = per_edge
-    node_own = (own + on_parent_edge).tolist()
-    par = tree.parent.tolist()
-    for v in tree.order[1:].tolist():
-        chambers_above[v] = chambers_above[par[v]] + node_own[v]
-    splices = np.asarray(chambers_above, dtype=np.int64)[prem_l] + rules.fixed_splices
+    prem, prem_l, drops = _check_premises(tree, premises_node, drop_length_m, max_drop_m=max_drop_m)
+    eq = _place_equipment(tree, prem_l, drops, rules, max_drop_m=max_drop_m)
+    cables = _edge_cables(tree, prem_l, eq, rules)
+    chambers = _chambers(tree, eq, rules)
+    optics = _optical_budget(tree, prem_l, drops, chambers, rules)
     network_m = tree.dist[prem_l]
-    fixed_db = (
-        rules.splitter_loss(rules.primary_split)
-        + rules.splitter_loss(rules.secondary_split)
-        + rules.connectors * rules.connector_loss_db
-        + rules.fixed_splices * rules.splice_loss_db
-    )
-    loss = (
-        (network_m + drops) / 1000.0 * rules.fibre_loss_db_per_km
-        + rules.splitter_loss(rules.primary_split)
-        + rules.splitter_loss(rules.secondary_split)
-        + splices * rules.splice_loss_db
-        + rules.connectors * rules.connector_loss_db
-    )
-    violations = np.flatnonzero(loss + rules.margin_db > rules.power_budget_db + _EPS)
-    fixes = tuple(
-        _suggest_fix(j, float(loss[j]), float(network_m[j]), rules, fixed_db)
-        for j in violations.tolist()
-    )
-    dp_dist = tree.dist[dp_node_l[premises_dp]] if d else np.zeros(0)
-
+    dp_dist = tree.dist[eq.dp_node_l[eq.premises_dp]] if eq.dp_node_l.size else np.zeros(0)
     design = Design(
         rules=rules,
+        max_drop_m=max_drop_m,
         root=int(root),
         tree_edges=edges,
         edge_length_m=length,
@@ -803,49 +908,51 @@ def design_network(
         edge_child=tree.nodes[tree.edge_child],
         premises_node=prem,
         drop_length_m=drops,
-        premises_dp=premises_dp,
-        premises_cabinet=premises_cabinet,
+        premises_dp=eq.premises_dp,
+        premises_cabinet=(
+            eq.dp_cabinet[eq.premises_dp] if eq.dp_node_l.size else np.zeros(0, np.int64)
+        ),
         premises_network_m=network_m,
         premises_drop_cable_m=network_m - dp_dist + drops,
-        premises_splices=splices,
-        premises_loss_db=loss,
-        dp_node=tree.nodes[dp_node_l],
-        dp_premises_count=dp_count,
-        dp_splitters=dp_split.astype(np.int64),
-        dp_cabinet=dp_cabinet,
-        cabinet_node=tree.nodes[cab_node_l],
-        cabinet_premises_count=cab_count,
-        cabinet_splitters=cab_split.astype(np.int64),
-        cabinet_secondary_splitters=cab_secondary,
-        edge_feeder_fibres=feeder,
-        edge_distribution_fibres=distribution,
-        edge_feeder_spare=f_spare,
-        edge_distribution_spare=d_spare,
-        edge_feeder_cable_size=f_size,
-        edge_distribution_cable_size=d_size,
-        edge_feeder_cable_count=f_count,
-        edge_distribution_cable_count=d_count,
-        edge_drop_cables=drop_cables,
-        chamber_kind=chamber_kind,
-        chamber_node=chamber_node,
-        chamber_edge=chamber_edge,
-        chamber_offset_m=chamber_offset,
-        violations=violations.astype(np.int64),
-        violation_fixes=fixes,
+        premises_splices=optics.splices,
+        premises_loss_db=optics.loss_db,
+        dp_node=tree.nodes[eq.dp_node_l],
+        dp_premises_count=eq.dp_count,
+        dp_splitters=eq.dp_split,
+        dp_cabinet=eq.dp_cabinet,
+        cabinet_node=tree.nodes[eq.cab_node_l],
+        cabinet_premises_count=eq.cab_count,
+        cabinet_splitters=eq.cab_split,
+        cabinet_secondary_splitters=eq.cab_secondary,
+        edge_feeder_fibres=cables.feeder,
+        edge_distribution_fibres=cables.distribution,
+        edge_feeder_spare=cables.feeder_spare,
+        edge_distribution_spare=cables.distribution_spare,
+        edge_feeder_cable_size=cables.feeder_size,
+        edge_distribution_cable_size=cables.distribution_size,
+        edge_feeder_cable_count=cables.feeder_count,
+        edge_distribution_cable_count=cables.distribution_count,
+        edge_drop_cables=cables.drop_cables,
+        chamber_kind=chambers.kind,
+        chamber_node=chambers.node,
+        chamber_edge=chambers.edge,
+        chamber_offset_m=chambers.offset_m,
+        violations=optics.violations,
+        violation_fixes=optics.fixes,
     )
+    _log_summary(design)
+    return design
+
+
+def _log_summary(design: Design) -> None:
     s = design.summary()
     logger.info(
         "PON design: %d premises, %d DPs, %d cabinets, %d OLT ports, %d chambers, "
         "max loss %s dB, %d over budget",
-        s["premises_count"],
-        s["dp_count"],
-        s["cabinet_count"],
-        s["olt_ports"],
-        s["chamber_count"],
-        "n/a" if s["max_loss_db"] is None else f"{s['max_loss_db']:.2f}",
+        s["premises_count"], s["dp_count"], s["cabinet_count"], s["olt_ports"],
+        s["chamber_count"], "n/a" if s["max_loss_db"] is None else f"{s['max_loss_db']:.2f}",
         s["loss_violations"],
-    )
-    return design
+    )  # fmt: skip
 
 
 def check_fibre_conservation(design: Design) -> list[str]:

@@ -30,7 +30,7 @@ from fibreplan._errors import InputValidationError
 from fibreplan._kinds import EdgeKind
 from fibreplan.config import SURFACES
 from fibreplan.config import CostBook
-from fibreplan.config import DesignRules
+from fibreplan.config import TrenchRules
 
 __all__ = [
     "REASONS",
@@ -330,7 +330,7 @@ def build_trench_graph(
     gdf_premises: gpd.GeoDataFrame,
     *,
     costs: CostBook | None = None,
-    rules: DesignRules | None = None,
+    rules: TrenchRules | None = None,
     headend: tuple[float, float] | shapely.Point | None = None,
     existing: gpd.GeoDataFrame | None = None,
 ) -> TrenchGraph:
@@ -344,11 +344,11 @@ def build_trench_graph(
         Premises points in the same CRS.
     costs : CostBook, optional
         Unit costs; default :class:`~fibreplan.config.CostBook` ``()``.
-    rules : DesignRules, optional
+    rules : TrenchRules, optional
         ``max_drop_m`` (premises farther from every street are unreachable,
         ``too_far_from_street``), ``two_sided_highways`` and ``side_offset_m``
         (roads dug as two sides joined by crossings), ``duct_tolerance_m`` and
-        ``duct_min_coverage`` (duct reuse); default ``DesignRules()``.
+        ``duct_min_coverage`` (duct reuse), ``pole_tolerance_m`` and ``max_span_m`` (aerial); default ``TrenchRules()``.
     headend : tuple of float or shapely.Point, optional
         Headend (OLT) position: ``(lon, lat)`` in degrees, or a Point in the
         streets' CRS. Default: the approximate 1-median of the premises over
@@ -407,7 +407,7 @@ def build_trench_graph(
     ``disconnected_street_network``.
     """
     costs = costs or CostBook()
-    rules = rules or DesignRules()
+    rules = rules or TrenchRules()
     max_drop_m = rules.max_drop_m
     require_metric(gdf_streets, name="gdf_streets")
     require_metric(gdf_premises, name="gdf_premises")
@@ -603,7 +603,7 @@ def _bearing(lines: npt.NDArray[np.object_], *, at_end: bool) -> npt.NDArray[np.
     return np.arctan2(d[:, 1], d[:, 0])
 
 
-def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: DesignRules) -> _TrenchLines:
+def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _TrenchLines:
     """Make trench lines, junction-corner nodes and crossing edges from street centrelines."""
     geoms = gdf_streets.geometry.to_numpy()
     usable = (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING) & ~shapely.is_empty(
@@ -765,7 +765,7 @@ def _reuse_costs(
     existing: gpd.GeoDataFrame | None,
     *,
     costs: CostBook,
-    rules: DesignRules,
+    rules: TrenchRules,
     crs: pyproj.CRS,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Return each edge's cost (GBP) in rented duct and as aerial cable; +inf if impossible."""

@@ -108,7 +108,7 @@ def _check_invariants(d: Design, edges, lengths, root, prem, drops) -> None:
         members = np.flatnonzero(d.premises_dp == dp)
         for j in members.tolist():
             along = dist[int(prem[j])] + drops[j]
-            assert along <= rules.max_drop_m + 1e-6
+            assert along <= d.max_drop_m + 1e-6
             assert d.premises_drop_cable_m[j] == pytest.approx(along)
     # fibres conserved
     assert check_fibre_conservation(d) == []
@@ -352,6 +352,17 @@ def test_invalid_inputs():
     assert info.value.unreachable == [1]
 
 
+def test_drop_limit_is_the_trench_rules_by_default_and_can_be_given():
+    prem, drops = np.array([4, 5]), np.array([10.0, 60.0])
+    assert design_network(COMB_EDGES, COMB_LEN, 0, prem, drops).max_drop_m == 100.0
+    with pytest.raises(InfeasibleDesignError) as info:
+        design_network(COMB_EDGES, COMB_LEN, 0, prem, drops, max_drop_m=50.0)
+    assert info.value.unreachable == [1]
+    for bad in (0.0, -1.0, float("nan"), "100", True):
+        with pytest.raises(InputValidationError, match="max_drop_m"):
+            design_network(COMB_EDGES, COMB_LEN, 0, prem, drops, max_drop_m=bad)
+
+
 # ----------------------------------------------------------------------------------------
 # property-based: random trees and premises
 
@@ -408,7 +419,6 @@ def test_rules_toml_round_trip(tmp_path):
     rules = DesignRules(
         dp_capacity=12,
         cabinet_capacity=128,
-        max_drop_m=80.5,
         cable_sizes=(12, 48, 96),
         splitter_loss_db={4: 7.0, 8: 10.2, 16: 13.5},
         power_budget_db=32.0,
@@ -432,7 +442,7 @@ def test_rules_toml_round_trip(tmp_path):
         ('[design]\ndp_capacity = "eight"\n', "dp_capacity", "[1, 1024]"),
         ("[design]\ncabinet_capacity = -5\n", "cabinet_capacity", "[1, 1000000]"),
         ("[design]\ndp_capcity = 8\n", "dp_capcity", "allowed keys"),
-        ("[design]\nmax_drop_m = 0\n", "max_drop_m", "(0.0, 10000.0]"),
+        ("[design]\nchamber_spacing_m = 0\n", "chamber_spacing_m", "(0.0, 100000.0]"),
         ("[design]\ncable_sizes = [24, 12]\n", "cable_sizes", "increasing"),
         ("[design]\nprimary_split = 3\n", "primary_split", "splitter_loss_db"),
         ("[design]\ndp_capacity = 8.0\n", "dp_capacity", "integer"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -100,7 +98,7 @@ def test_far_side_of_a_major_road_pays_a_crossing():
     assert p.summary["premises_connected"] == 11
     # premises attach to their own side of the road
     far = p.premises.set_index("premises_id").loc["far"]
-    assert far["drop_m"] == pytest.approx(20 - p.rules.side_offset_m, abs=0.01)
+    assert far["drop_m"] == pytest.approx(20 - p.trench_rules.side_offset_m, abs=0.01)
     assert not far["crosses_road"]
 
 
@@ -168,7 +166,7 @@ def test_duct_without_spare_capacity_is_not_used():
 
 
 def test_premises_beyond_max_drop_are_reported(streets, premises, headend):
-    rules = dataclasses.replace(fibreplan.DesignRules(), max_drop_m=7.0)
+    rules = fibreplan.TrenchRules(max_drop_m=7.0)
     tg = fibreplan.build_trench_graph(streets, premises, headend=headend, rules=rules)
     reasons = dict(zip(premises["premises_id"], tg.premises_reason, strict=True))
     assert reasons["B"] == ""  # 5 m drop
@@ -223,12 +221,12 @@ def test_mid_block_crossing_serves_a_far_side_premises():
     head = shapely.Point(X0, Y0 + 100)
 
     def south_metres(rules):
-        p = fibreplan.plan(streets, prem, headend=head, rules=rules)
+        p = fibreplan.plan(streets, prem, headend=head, trench_rules=rules)
         t = p.layers()["trenches"]
         assert p.summary["premises_connected"] == 11
         return t[(t["highway"] == "primary") & (t["side"] == "right")]["length_m"].sum(), t
 
-    south, t = south_metres(fibreplan.DesignRules())
+    south, t = south_metres(fibreplan.TrenchRules())
     # crossings every 1000/11 m: the route crosses mid-block either side of x=505 (two
     # crossings replace the 90.9 m of near-side trench between them, which is cheaper
     # than one crossing plus both stretches) and digs only that stretch of the far side
@@ -236,6 +234,6 @@ def test_mid_block_crossing_serves_a_far_side_premises():
     crossing_x = t[t["kind"] == "crossing"].geometry.centroid.x - X0
     assert ((crossing_x - 505).abs() < 60).all()
     assert len(crossing_x) >= 1
-    no_mid = dataclasses.replace(fibreplan.DesignRules(), crossing_spacing_m=1e9)
+    no_mid = fibreplan.TrenchRules(crossing_spacing_m=1e9)
     south, _ = south_metres(no_mid)
     assert south > 400  # only junction crossings: the far side is dug from a junction
