@@ -33,6 +33,7 @@ import shapely
 from fibreplan._crs import WGS84
 from fibreplan._crs import require_metric
 from fibreplan._errors import InputValidationError
+from fibreplan._kinds import EdgeKind
 
 if TYPE_CHECKING:
     import os
@@ -151,10 +152,10 @@ _SPECS: dict[str, _LayerSpec] = {
         style=_line_style("#e67e22", 4),
         category_column="kind",
         categories={
-            "dig": _Category("new dig", _line_style("#e67e22", 4)),
-            "duct_reuse": _Category("duct reuse", _line_style("#2e86c1", 4, "8 4")),
-            "aerial": _Category("aerial on poles", _line_style("#16a085", 3, "2 6")),
-            "crossing": _Category("road crossing", _line_style("#8e44ad", 5)),
+            EdgeKind.DIG: _Category("new dig", _line_style("#e67e22", 4)),
+            EdgeKind.DUCT_REUSE: _Category("duct reuse", _line_style("#2e86c1", 4, "8 4")),
+            EdgeKind.AERIAL: _Category("aerial on poles", _line_style("#16a085", 3, "2 6")),
+            EdgeKind.CROSSING: _Category("road crossing", _line_style("#8e44ad", 5)),
         },
     ),
     "cables": _LayerSpec(
@@ -266,10 +267,11 @@ def _import_folium() -> Any:
     try:
         import offlinefolium
     except ImportError as exc:  # pragma: no cover - folium-offline is a core dependency
-        raise ImportError(
-            "fibreplan.maps needs the 'folium-offline' package (module 'offlinefolium') "
-            "to draw maps; install it with: pip install fibreplan[maps]"
-        ) from exc
+        msg = (
+            "fibreplan.maps needs the 'folium-offline' package (module 'offlinefolium'), "
+            "a dependency of fibreplan; reinstall it with: pip install folium-offline"
+        )
+        raise ImportError(msg) from exc
     return offlinefolium
 
 
@@ -443,7 +445,7 @@ def plan_map(
         ``premises`` (points coloured by ``status``: connected green,
         unreachable red; tooltip ``premises_id``, ``class``, ``status``,
         ``reason``, ``dp_id``, ``cabinet_id``, ``loss_db``), ``trenches``
-        (lines coloured by ``kind``: dig / duct_reuse / crossing; tooltip
+        (lines coloured by ``kind``: dig / duct_reuse / aerial / crossing; tooltip
         ``length_m``, ``cost_gbp``, ``surface``), ``drops`` (lines),
         ``headend`` (a star; tooltip ``how``, ``lon``, ``lat``), ``dps``,
         ``cabinets``, ``chambers`` (points) and ``cables`` (lines: ``size``,
