@@ -58,7 +58,7 @@ def canonical_csr(A: sp.sparray | sp.spmatrix | npt.ArrayLike) -> sp.csr_array:
     [[0.0, 2.0], [2.0, 0.0]]
     """
     coo = sp.coo_array(A)
-    if coo.ndim != 2 or coo.shape[0] != coo.shape[1]:  # noqa: PLR2004 - a matrix has 2 dims
+    if coo.ndim != 2 or coo.shape[0] != coo.shape[1]:
         msg = f"A must be a square adjacency matrix; got shape {coo.shape}."
         raise InputValidationError(msg)
     n = coo.shape[0]

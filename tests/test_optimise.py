@@ -147,7 +147,7 @@ def test_dual_ascent_and_fixing_keep_optimum(inst):
     A2, _ = reduced_cost_fixing(A, t, da, opt)
     assert brute_force(A2, t) == pytest.approx(opt)
     # stopped at once, the dual is still feasible: a valid, weaker bound
-    early = dual_ascent(A, t, deadline=0.0)
+    early = dual_ascent(A, t, max_steps=0)
     assert early.lower_bound == 0.0 <= da.lower_bound
     assert np.all(early.reduced.data >= 0)
 
@@ -215,10 +215,30 @@ def test_multigraph_uses_cheapest_parallel_edge_with_its_attributes():
     G.add_edge("y", "z", weight=2.0, name="yz")
     G.add_edge("x", "z", weight=10.0, name="xz")
     T = steiner_tree(G, ["x", "z"], method="exact")
-    assert T.edges["x", "y"]["name"] == "cheap"
-    assert T.edges["y", "z"]["name"] == "yz"
+    # a MultiGraph comes back as a MultiGraph holding the chosen edge, key and data
+    assert isinstance(T, nx.MultiGraph)
+    assert sorted(T.edges(keys=True)) == [("x", "y", 1), ("y", "z", 0)]
+    assert T.edges["x", "y", 1]["name"] == "cheap"
+    assert T.edges["y", "z", 0]["name"] == "yz"
     assert T.graph["cost"] == pytest.approx(3.5)
     assert T.graph["optimal"]
+
+
+def test_multigraph_keeps_string_keys_and_graph_attributes():
+    G = nx.MultiGraph(name="town")
+    G.add_node("x", pos=(0, 0))
+    G.add_edge("x", "y", key="old-duct", length_m=30.0)
+    G.add_edge("x", "y", key="new-dig", length_m=12.0)
+    G.add_edge("y", "z", key="road", length_m=7.0)
+    T = steiner_tree(G, ["x", "z"], weight="length_m")
+    assert sorted(T.edges(keys=True, data="length_m")) == [
+        ("x", "y", "new-dig", 12.0),
+        ("y", "z", "road", 7.0),
+    ]
+    assert T.graph["name"] == "town"
+    assert T.nodes["x"]["pos"] == (0, 0)
+    # a plain Graph stays a plain Graph
+    assert type(steiner_tree(nx.Graph(G), ["x", "z"], weight="length_m")) is nx.Graph
 
 
 def test_missing_weight_counts_one_and_string_labels():
@@ -242,6 +262,16 @@ def test_bad_inputs():
         steiner_tree(nx.DiGraph([(0, 1)]), [0, 1])
     with pytest.raises(InputValidationError):
         steiner_tree(nx.Graph([(0, 1, {"weight": -1})]), [0, 1])
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, -math.inf])
+def test_negative_nan_and_infinite_weights_are_named(bad):
+    A = sp.coo_array(([1.0, bad], ([0, 1], [1, 2])), shape=(3, 3))
+    with pytest.raises(InputValidationError, match=r"A\[1, 2\]"):
+        steiner_tree_csr(A, [0, 2])
+    G = nx.Graph([(0, 1, {"weight": 1.0}), (1, 2, {"weight": bad})])
+    with pytest.raises(InputValidationError, match=r"edge \(1, 2\)"):
+        steiner_tree(G, [0, 2])
 
 
 def test_time_limit_returns_valid_tree():

@@ -6,14 +6,15 @@ The dual of the directed-cut LP relaxation has one variable ``y_W >= 0`` per
 Steiner cut ``W`` (``r`` not in ``W``, some terminal in ``W``); any feasible
 dual solution gives the valid lower bound ``sum(y_W)``. Dual ascent raises
 one ``y_W`` at a time, ``W`` being the set of nodes that reach an active
-terminal through arcs of reduced cost zero.
+terminal through arcs of reduced cost zero. The ascent itself is the
+compiled kernel of :mod:`fibreplan.optimise._jit` (a plain Python version
+lives in the tests as its oracle); this module gives it a CSR interface and
+uses its reduced costs to delete edges (reduced-cost fixing).
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-__all__ = ["DualAscent", "dual_ascent", "reduced_cost_fixing", "saturated_subgraph"]
+__all__ = ["DualAscent", "dual_ascent", "reduced_cost_fixing"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ class DualAscent:
     lower_bound: float
     root: int
     reduced: sp.csr_array
-    cuts: list[npt.NDArray[np.int64]] | None = None
 
 
 def _reverse_index(A: sp.csr_array) -> npt.NDArray[np.int64]:
@@ -66,41 +66,40 @@ def dual_ascent(
     terminals: npt.NDArray[np.int64],
     *,
     root: int | None = None,
-    record_cuts: bool = False,
-    deadline: float | None = None,
+    max_steps: int = -1,
 ) -> DualAscent:
     """Compute Wong's dual-ascent lower bound for a Steiner tree instance.
 
     Parameters
     ----------
     A : scipy.sparse.csr_array
-        Canonical symmetric adjacency (positive weights, sorted indices).
+        Canonical symmetric adjacency, every weight > 0 (units of the
+        input, e.g. metres or GBP).
     terminals : numpy.ndarray of int64
         Distinct terminals in one connected component.
     root : int, optional
         Root terminal; default the terminal of largest degree.
-    record_cuts : bool, optional
-        Also return the arc sets (stored-entry positions of ``A``) of every
-        cut raised, for use as initial rows of a cut LP.
-    deadline : float, optional
-        ``time.perf_counter()`` value at which to stop raising cuts. The dual
-        solution is feasible after every step, so the bound returned is valid,
-        only weaker.
+    max_steps : int, default -1
+        Stop after this many cut raises (< 0: no limit). The dual solution is
+        feasible after every step, so the bound is valid, only weaker; a step
+        count (not a clock) keeps the result a function of the input.
 
     Returns
     -------
     DualAscent
-        Lower bound, root, reduced arc costs (and the cuts if asked).
+        Lower bound, root and reduced arc costs.
 
     Notes
     -----
-    Guarantee: the bound is the objective of a feasible solution of the dual
-    of the directed-cut LP, hence ``lower_bound <= LP optimum <= optimum``.
-    The active terminal of smallest current cut is grown first; a terminal
-    stops when its zero-reduced-cost ancestor set contains the root or another
-    active terminal (Wong's rule). Each step saturates at least one arc, so
-    there are at most ``2m`` steps of O(m) each: O(m^2) worst case, far less
-    in practice.
+    Runs the compiled kernel :func:`fibreplan.optimise._jit.dual_ascent` on
+    the arrays of ``A`` (loading numba on first use). Guarantee: the bound is
+    the objective of a feasible solution of the dual of the directed-cut LP,
+    hence ``lower_bound <= LP optimum <= optimum``. The active terminal of
+    smallest current cut is grown first; a terminal stops when its
+    zero-reduced-cost ancestor set contains the root or another active
+    terminal (Wong's rule). Each step saturates at least one arc, so there
+    are at most ``2m`` steps of O(m) each: O(m^2) worst case, far less in
+    practice.
 
     References
     ----------
@@ -111,88 +110,26 @@ def dual_ascent(
        problem in networks", Discrete Appl. Math. 112:263-300, 2001,
        doi:10.1016/S0166-218X(00)00319-X.
     """
-    n = A.shape[0]
+    from fibreplan.optimise import _jit  # numba only when a bound is asked for
+
     t = np.asarray(terminals, dtype=np.int64)
     deg = np.diff(A.indptr)
     if root is None:
         root = int(t[np.argmax(deg[t])]) if t.size else 0
     if t.size <= 1:
         return DualAscent(0.0, root, A.copy())
-    rev = _reverse_index(A)
-    indptr = A.indptr.tolist()
-    indices = A.indices.tolist()
-    rev_l = rev.tolist()
-    rc = A.data.astype(np.float64).tolist()  # rc[a]: arc a = (row(a) -> indices[a])
-    # in-arcs of v: for p in row v, the arc (indices[p] -> v) is entry rev[p]
-    in_arcs: list[list[tuple[int, int]]] = [
-        list(zip(indices[indptr[v] : indptr[v + 1]], rev_l[indptr[v] : indptr[v + 1]], strict=True))
-        for v in range(n)
-    ]
-    active = [False] * n
-    for x in t.tolist():
-        if x != root:
-            active[x] = True
-    heap = [(len(in_arcs[x]), x) for x in t.tolist() if x != root]
-    heapq.heapify(heap)
-    mark = [0] * n
-    stamp = 0
-    lb = 0.0
-    steps = 0
-    cuts: list[npt.NDArray[np.int64]] | None = [] if record_cuts else None
-    check = 0
-    while heap:
-        check += 1
-        if deadline is not None and check % 64 == 1 and time.perf_counter() > deadline:
-            logger.info("dual ascent stopped at its deadline after %d steps", steps)
-            break
-        _, x = heapq.heappop(heap)
-        if not active[x]:
-            continue
-        stamp += 1
-        mark[x] = stamp
-        W = [x]
-        cut: list[int] = []
-        tails: list[int] = []
-        stop = False
-        i = 0
-        while i < len(W):
-            v = W[i]
-            i += 1
-            for u, a in in_arcs[v]:
-                if mark[u] == stamp:
-                    continue
-                if rc[a] <= 0.0:
-                    if u == root or active[u]:
-                        stop = True
-                        break
-                    mark[u] = stamp
-                    W.append(u)
-                else:
-                    cut.append(a)
-                    tails.append(u)
-            if stop:
-                break
-        if stop:
-            active[x] = False
-            continue
-        live = [a for a, u in zip(cut, tails, strict=True) if mark[u] != stamp]
-        if not live:  # cannot happen on a connected instance; be safe
-            active[x] = False
-            continue
-        delta = min(rc[a] for a in live)
-        for a in live:
-            r = rc[a] - delta
-            rc[a] = max(0.0, r)
-        lb += delta
-        steps += 1
-        if cuts is not None:
-            cuts.append(np.asarray(live, dtype=np.int64))
-        heapq.heappush(heap, (len(live), x))
-    reduced = sp.csr_array(
-        (np.asarray(rc, dtype=np.float64), A.indices.copy(), A.indptr.copy()), shape=A.shape
+    lb, rc, steps = _jit.dual_ascent(
+        A.indptr.astype(np.int64),
+        A.indices.astype(np.int64),
+        _reverse_index(A),
+        A.data.astype(np.float64),
+        t,
+        root,
+        max_steps,
     )
+    reduced = sp.csr_array((rc, A.indices.copy(), A.indptr.copy()), shape=A.shape)
     logger.debug("dual ascent: bound %.6g after %d steps (root %d)", lb, steps, root)
-    return DualAscent(float(lb), int(root), reduced, cuts)
+    return DualAscent(float(lb), int(root), reduced)
 
 
 def reduced_cost_fixing(
@@ -258,39 +195,3 @@ def reduced_cost_fixing(
     kept = sp.csr_array((A.data[keep], (rows[keep], cols[keep])), shape=A.shape)
     kept.sort_indices()
     return kept, int(edge_dead.sum() // 2)
-
-
-def saturated_subgraph(A: sp.csr_array, da: DualAscent) -> sp.csr_array:
-    """Return the edges of ``A`` with a saturated (zero reduced cost) arc.
-
-    Parameters
-    ----------
-    A : scipy.sparse.csr_array
-        The adjacency :func:`dual_ascent` ran on.
-    da : DualAscent
-        Its result.
-
-    Returns
-    -------
-    scipy.sparse.csr_array
-        Symmetric sub-adjacency (original weights) of the edges with at least
-        one saturated arc; after a completed dual ascent the root reaches every
-        terminal in it, so it holds a Steiner tree -- usually a very good one
-        (the dual-ascent heuristic of Polzin & Daneshmand).
-
-    Notes
-    -----
-    O(m).
-
-    References
-    ----------
-    .. [1] T. Polzin, S. V. Daneshmand, "Improved algorithms for the Steiner
-       problem in networks", Discrete Appl. Math. 112:263-300, 2001,
-       doi:10.1016/S0166-218X(00)00319-X.
-    """
-    sat = da.reduced.data <= 0.0
-    sat = sat | sat[_reverse_index(A)]
-    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-    S = sp.csr_array((A.data[sat], (rows[sat], A.indices[sat])), shape=A.shape)
-    S.sort_indices()
-    return S

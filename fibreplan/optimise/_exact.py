@@ -11,6 +11,11 @@ on the LP support, and arcs whose LP reduced cost proves them useless against
 the incumbent are fixed to zero. The (usually integral) LP optimum ends the
 search; otherwise the HiGHS MIP solver takes the model with the cuts found so
 far, its integer solutions re-separated until one is connected.
+
+Determinism: HiGHS runs on one thread with the caller's random seed, and the
+search is bounded by *work* (:class:`WorkLimits`: separation rounds, MIP
+branch-and-bound nodes), never by the clock unless the caller passes an
+explicit ``time_limit``; the same input and options give the same tree.
 """
 
 from __future__ import annotations
@@ -28,12 +33,10 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from fibreplan.optimise._bound import dual_ascent
-from fibreplan.optimise._graph import canonical_csr
+from fibreplan._csr import canonical_csr
 from fibreplan.optimise._graph import canonical_edges
-from fibreplan.optimise._heuristic import heuristic_tree
 
-__all__ = ["ExactResult", "solve_exact"]
+__all__ = ["ExactResult", "WorkLimits", "solve_exact"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +47,24 @@ _NESTED = 3
 _FRONT = True
 #: Run the LP-guided primal heuristic every this many LP rounds.
 _PRIMAL_EVERY = 3
-#: Extra HiGHS options for the LP phase.
-_LP_OPTIONS: dict[str, object] = {}
 _SCALE = 1_000_000  # integer capacity scale for scipy's maximum_flow
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    """Work budget of :func:`solve_exact` (a count of steps, not seconds).
+
+    Attributes
+    ----------
+    max_rounds : int or None
+        Cut-separation rounds of the LP phase, and re-solves of the MIP phase
+        with new connectivity cuts; None: no limit.
+    max_mip_nodes : int or None
+        Branch-and-bound nodes of one HiGHS MIP solve; None: no limit.
+    """
+
+    max_rounds: int | None = None
+    max_mip_nodes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,12 +82,15 @@ class ExactResult:
     optimal : bool
         Whether optimality was proven: of ``edges``, or -- when ``edges`` is
         empty -- of the caller's incumbent of weight ``upper_bound``.
+    time_limit_hit : bool
+        Whether the caller's ``time_limit`` stopped the search.
     """
 
     edges: npt.NDArray[np.int64]
     cost: float
     lower_bound: float
     optimal: bool
+    time_limit_hit: bool = False
 
 
 class _Cutter:
@@ -198,12 +219,250 @@ def _add_cut_rows(h: highspy.Highs, cuts: list[npt.NDArray[np.int64]]) -> None:
     h.addRows(k, np.ones(k), np.full(k, highspy.kHighsInf), idx.size, starts, idx, vals)
 
 
+def _highs(seed: int) -> highspy.Highs:
+    """Return a silent, single-threaded HiGHS with a fixed seed (same input, same answer)."""
+    h = _quiet_highs()
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
+    # warm-started dual simplex between cut rounds: presolve would discard the basis
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("solver", "simplex")
+    return h
+
+
+class _Rows:
+    """Rows of the base model, gathered before one ``addRows`` call."""
+
+    def __init__(self) -> None:
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.starts: list[int] = []
+        self.idx: list[npt.NDArray[np.int64]] = []
+        self.vals: list[npt.NDArray[np.float64]] = []
+        self.nnz = 0
+
+    def add(
+        self, ix: npt.NDArray[np.int64], vx: npt.NDArray[np.float64], lo: float, hi: float
+    ) -> None:
+        self.starts.append(self.nnz)
+        self.idx.append(ix)
+        self.vals.append(vx)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.nnz += ix.size
+
+    def into(self, h: highspy.Highs) -> None:
+        if self.starts:
+            h.addRows(
+                len(self.starts),
+                np.asarray(self.lo),
+                np.asarray(self.hi),
+                self.nnz,
+                np.asarray(self.starts, dtype=np.int32),
+                np.concatenate(self.idx).astype(np.int32),
+                np.concatenate(self.vals),
+            )
+
+
+def _base_rows(cut: _Cutter, tmask: npt.NDArray[np.bool_]) -> _Rows:
+    """In-degree, flow-balance, ``x_vw <= x(in(v))`` and antiparallel-arc rows."""
+    inf = highspy.kHighsInf
+    rows = _Rows()
+    order_in = np.argsort(cut.head, kind="stable")
+    in_ptr = np.searchsorted(cut.head[order_in], np.arange(cut.n + 1))
+    for v in range(cut.n):
+        if v == cut.root:
+            continue
+        ins = order_in[in_ptr[v] : in_ptr[v + 1]]
+        if tmask[v]:
+            rows.add(ins, np.ones(ins.size), 1.0, 1.0)
+            continue
+        outs = np.arange(cut.indptr[v], cut.indptr[v + 1])
+        rows.add(ins, np.ones(ins.size), -inf, 1.0)
+        # flow balance: x(in) <= x(out)
+        rows.add(
+            np.concatenate([ins, outs]), np.r_[np.ones(ins.size), -np.ones(outs.size)], -inf, 0.0
+        )
+        # x_vw <= x(in(v)) for each out-arc
+        for a in outs.tolist():
+            rows.add(np.r_[a, ins], np.r_[1.0, -np.ones(ins.size)], -inf, 0.0)
+    # antiparallel arcs: x_uv + x_vu <= 1
+    rev = np.lexsort((cut.tail, cut.head))
+    for a in np.flatnonzero(cut.tail < cut.head).tolist():
+        rows.add(np.array([a, rev[a]]), np.ones(2), -inf, 1.0)
+    return rows
+
+
+class _Search:
+    """One branch-and-cut: the model, its cuts, the incumbent and the bound."""
+
+    def __init__(
+        self,
+        A: sp.csr_array,
+        terminals: npt.NDArray[np.int64],
+        *,
+        upper_bound: float,
+        lower_bound: float,
+        seed: int,
+        deadline: float | None,
+    ) -> None:
+        # compress to the nodes that carry edges (and the terminals)
+        keep = np.union1d(np.flatnonzero(np.diff(A.indptr) > 0), terminals)
+        self.keep = keep
+        self.pos = np.full(A.shape[0], -1, dtype=np.int64)
+        self.pos[keep] = np.arange(keep.size)
+        self.Ac = sp.csr_array(A[keep][:, keep])
+        self.Ac.sort_indices()
+        self.tc = self.pos[terminals]
+        root = int(self.tc[np.argmax(np.diff(self.Ac.indptr)[self.tc])])
+        self.cut = _Cutter(self.Ac, self.tc, root)
+        self.integral = bool(np.all(self.cut.cost == np.round(self.cut.cost)))
+        self.seed = seed
+        self.deadline = deadline
+        self.time_limit_hit = False
+        self.upper_bound = upper_bound
+        self.lower = self.bound_of(lower_bound)
+        self.best = math.inf
+        self.best_edges = np.empty((0, 2), dtype=np.int64)
+        tmask = np.zeros(self.cut.n, dtype=bool)
+        tmask[self.tc] = True
+        self.h = _highs(seed)
+        narc = self.cut.narc
+        self.ub_col = np.ones(narc)
+        self.ub_col[self.cut.head == root] = 0.0  # nothing enters the root
+        self.h.addVars(narc, np.zeros(narc), self.ub_col)
+        self.h.changeColsCost(narc, np.arange(narc, dtype=np.int32), self.cut.cost)
+        _base_rows(self.cut, tmask).into(self.h)
+        self.x = np.zeros(narc)
+
+    def bound_of(self, value: float) -> float:
+        """Return a float bound made safe (tiny slack), rounded up for integer weights."""
+        v = value - 1e-9 * max(1.0, abs(value))
+        return float(math.ceil(v - 1e-6)) if self.integral else v
+
+    def arcs_to_edges(self, xv: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        on = xv > 0.5
+        e = np.stack([self.keep[self.cut.tail[on]], self.keep[self.cut.head[on]]], axis=1)
+        return canonical_edges(e)
+
+    def out_of_time(self) -> bool:
+        """Whether the caller's wall-clock limit has passed (then say so)."""
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            self.time_limit_hit = True
+        return self.time_limit_hit
+
+    def run(self) -> highspy.HighsModelStatus:
+        if self.deadline is not None:
+            self.h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 0.01))
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            self.time_limit_hit = True
+        return status
+
+    def result(self, *, optimal: bool) -> ExactResult:
+        return ExactResult(
+            self.best_edges,
+            self.best,
+            min(self.lower, self.best),
+            optimal=optimal,
+            time_limit_hit=self.time_limit_hit,
+        )
+
+    def primal(self, lp_val: float) -> None:
+        """Heuristic tree on the LP support; keep it when it beats the incumbent."""
+        ub = self.upper_bound
+        if lp_val >= ub - 1e-9 * max(1.0, ub):
+            return
+        e = _lp_primal(self.cut, self.x, self.tc, seed=self.seed)
+        if e is None:
+            return
+        c = float(self.Ac[e[:, 0], e[:, 1]].sum())
+        if c < ub - 1e-9 * max(1.0, ub):
+            logger.debug("exact: LP-guided heuristic %.6g (was %.6g)", c, ub)
+            self.upper_bound, self.best = c, c
+            self.best_edges = canonical_edges(self.keep[e])
+
+    def lp_phase(self, max_rounds: int | None) -> bool:
+        """Cutting-plane loop; True when the LP optimum over all Steiner cuts is reached."""
+        rounds = 0
+        fixed = 0
+        while not self.out_of_time() and (max_rounds is None or rounds < max_rounds):
+            if self.run() != highspy.HighsModelStatus.kOptimal:
+                logger.warning("HiGHS LP stopped with status %s", self.h.getModelStatus())
+                return False
+            sol = self.h.getSolution()
+            self.x = np.asarray(sol.col_value)
+            lp_val = self.h.getInfo().objective_function_value
+            if rounds % _PRIMAL_EVERY == 0:
+                self.primal(lp_val)
+            if math.isfinite(self.upper_bound):
+                fixed += _fix_by_reduced_cost(
+                    self.h, sol, lp_val, self.upper_bound, self.ub_col, integral=self.integral
+                )
+            cuts = self.cut.separate(self.x)
+            rounds += 1
+            if not cuts:
+                self.lower = max(self.lower, self.bound_of(lp_val))
+                logger.debug("exact: LP done after %d rounds, %d arcs fixed", rounds, fixed)
+                return True
+            _add_cut_rows(self.h, cuts)
+        logger.debug("exact: LP stopped after %d rounds (work or time limit)", rounds)
+        return False
+
+    def mip_phase(self, warm_edges: npt.NDArray[np.int64] | None, limits: WorkLimits) -> bool:
+        """HiGHS MIP with lazy connectivity cuts; True when optimality is proven."""
+        narc = self.cut.narc
+        h = self.h
+        h.changeColsIntegrality(
+            narc, np.arange(narc, dtype=np.int32), np.ones(narc, dtype=np.uint8)
+        )
+        h.setOptionValue("presolve", "on")
+        h.setOptionValue("solver", "choose")
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if self.integral else 1e-9)
+        if limits.max_mip_nodes is not None:
+            h.setOptionValue("mip_max_nodes", int(limits.max_mip_nodes))
+        warm = None
+        if warm_edges is not None and warm_edges.size:
+            warm = _orient(warm_edges, self.pos, self.cut)
+        rounds = 0
+        while not self.out_of_time() and (limits.max_rounds is None or rounds < limits.max_rounds):
+            rounds += 1
+            if warm is not None:
+                sol = highspy.HighsSolution()
+                sol.col_value = warm.tolist()
+                sol.value_valid = True
+                h.setSolution(sol)
+            status = self.run()
+            info = h.getInfo()
+            if status != highspy.HighsModelStatus.kOptimal:
+                # work or time limit: keep the dual bound (the incumbent may be disconnected)
+                if np.isfinite(info.mip_dual_bound):
+                    self.lower = max(self.lower, self.bound_of(info.mip_dual_bound))
+                return False
+            x = np.asarray(h.getSolution().col_value)
+            cuts = self.cut.separate(np.rint(x), flows=False)
+            if cuts:
+                _add_cut_rows(h, cuts)
+                continue
+            val = float(self.cut.cost[x > 0.5].sum())
+            self.lower = max(self.lower, self.bound_of(info.mip_dual_bound))
+            if val < self.best:
+                self.best, self.best_edges = val, self.arcs_to_edges(x)
+            return True
+        return False
+
+
 def solve_exact(
     A: sp.csr_array,
     terminals: npt.NDArray[np.int64],
     *,
     upper_bound: float = math.inf,
+    lower_bound: float = 0.0,
     warm_edges: npt.NDArray[np.int64] | None = None,
+    seed: int = 0,
+    limits: WorkLimits | None = None,
     time_limit: float | None = None,
 ) -> ExactResult:
     """Solve a Steiner tree instance to proven optimality by branch-and-cut.
@@ -211,17 +470,23 @@ def solve_exact(
     Parameters
     ----------
     A : scipy.sparse.csr_array
-        Canonical symmetric adjacency (positive weights), all terminals in one
+        Canonical symmetric adjacency (weights > 0), all terminals in one
         component.
     terminals : numpy.ndarray of int64
         Distinct terminals (at least two).
     upper_bound : float, optional
-        Weight of a known tree (for logging and early stop when the LP bound
-        meets it).
+        Weight of a known tree (the LP-guided heuristic and reduced-cost
+        fixing work against it).
+    lower_bound : float, optional
+        A valid lower bound already known (e.g. from dual ascent).
     warm_edges : numpy.ndarray of int64, optional
         A known Steiner tree of ``A`` given to HiGHS as a starting incumbent.
+    seed : int, default 0
+        HiGHS random seed (and the LP-guided heuristic's).
+    limits : WorkLimits, optional
+        Work budget; default none (run until proven).
     time_limit : float, optional
-        Wall-clock limit in seconds; ``None`` means no limit.
+        Wall-clock limit in seconds; ``None`` (default) means no limit.
 
     Returns
     -------
@@ -234,10 +499,11 @@ def solve_exact(
     x(delta^-(v))`` constraints. Cuts are separated at LP solutions by
     connectivity of the support and by max-flow (Dinic, scipy) from the root
     to each terminal, adding both the root-side and the terminal-side minimum
-    cut; integer MIP solutions are re-separated by connectivity until
-    connected. When all weights are integers the bound is rounded up.
-    Worst case exponential (NP-hard problem); each separation round is
-    O(|T| * maxflow(n, m)).
+    cut (nested, [1]); integer MIP solutions are re-separated by connectivity
+    until connected. When all weights are integers the bound is rounded up.
+    Without ``time_limit`` the result is a function of the input, ``seed``
+    and ``limits`` alone. Worst case exponential (NP-hard problem); each
+    separation round is O(|T| * maxflow(n, m)).
 
     References
     ----------
@@ -248,197 +514,37 @@ def solve_exact(
        directed graph", Math. Programming 28:271-287, 1984,
        doi:10.1007/BF02612335.
     """
-    t0 = time.perf_counter()
-    deadline = math.inf if time_limit is None else t0 + time_limit
+    limits = limits or WorkLimits()
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     terminals = np.asarray(terminals, dtype=np.int64)
-    # compress to the nodes that carry edges (and the terminals)
-    deg = np.diff(A.indptr)
-    keep = np.flatnonzero(deg > 0)
-    keep = np.union1d(keep, terminals)
-    pos = np.full(A.shape[0], -1, dtype=np.int64)
-    pos[keep] = np.arange(keep.size)
-    Ac = sp.csr_array(A[keep][:, keep])
-    Ac.sort_indices()
-    tc = pos[terminals]
-    root = int(tc[np.argmax(np.diff(Ac.indptr)[tc])])
-    cut = _Cutter(Ac, tc, root)
-    integral = bool(np.all(cut.cost == np.round(cut.cost)))
-    tmask = np.zeros(cut.n, dtype=bool)
-    tmask[tc] = True
-
-    # ---- model --------------------------------------------------------------
-    h = _quiet_highs()
-    # warm-started dual simplex between cut rounds: presolve would discard the basis
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("solver", "simplex")
-    for k, v in _LP_OPTIONS.items():
-        h.setOptionValue(k, v)
-    narc = cut.narc
-    ub_col = np.ones(narc)
-    ub_col[cut.head == root] = 0.0  # nothing enters the root
-    h.addVars(narc, np.zeros(narc), ub_col)
-    h.changeColsCost(narc, np.arange(narc, dtype=np.int32), cut.cost)
-    rows_lo: list[float] = []
-    rows_hi: list[float] = []
-    starts: list[int] = []
-    idx: list[npt.NDArray[np.int64]] = []
-    vals: list[npt.NDArray[np.float64]] = []
-    nnz = 0
-
-    def row(ix: npt.NDArray[np.int64], vx: npt.NDArray[np.float64], lo: float, hi: float) -> None:
-        nonlocal nnz
-        starts.append(nnz)
-        idx.append(ix)
-        vals.append(vx)
-        rows_lo.append(lo)
-        rows_hi.append(hi)
-        nnz += ix.size
-
-    inf = highspy.kHighsInf
-    order_in = np.argsort(cut.head, kind="stable")
-    in_ptr = np.searchsorted(cut.head[order_in], np.arange(cut.n + 1))
-    for v in range(cut.n):
-        if v == root:
-            continue
-        ins = order_in[in_ptr[v] : in_ptr[v + 1]]
-        if tmask[v]:
-            row(ins, np.ones(ins.size), 1.0, 1.0)
-            continue
-        outs = np.arange(cut.indptr[v], cut.indptr[v + 1])
-        row(ins, np.ones(ins.size), -inf, 1.0)
-        # flow balance: x(in) <= x(out)
-        row(np.concatenate([ins, outs]), np.r_[np.ones(ins.size), -np.ones(outs.size)], -inf, 0.0)
-        # x_vw <= x(in(v)) for each out-arc
-        for a in outs.tolist():
-            row(np.r_[a, ins], np.r_[1.0, -np.ones(ins.size)], -inf, 0.0)
-    # antiparallel arcs: x_uv + x_vu <= 1
-    rev = np.lexsort((cut.tail, cut.head))
-    anti = np.flatnonzero(cut.tail < cut.head)
-    for a in anti.tolist():
-        row(np.array([a, rev[a]]), np.ones(2), -inf, 1.0)
-    if starts:
-        h.addRows(
-            len(starts),
-            np.asarray(rows_lo),
-            np.asarray(rows_hi),
-            nnz,
-            np.asarray(starts, dtype=np.int32),
-            np.concatenate(idx).astype(np.int32),
-            np.concatenate(vals),
-        )
-
-    # Wong's dual-ascent cuts make a strong starting LP (as in SCIP-Jack)
-    da = dual_ascent(Ac, tc, root=root, record_cuts=True)
-    if da.cuts:
-        _add_cut_rows(h, da.cuts)
-    lower = 0.0
-
-    def bound_of(value: float) -> float:
-        v = value - 1e-9 * max(1.0, abs(value))
-        return float(math.ceil(v - 1e-6)) if integral else v
-
-    def arcs_to_edges(xv: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        on = xv > 0.5
-        e = np.stack([keep[cut.tail[on]], keep[cut.head[on]]], axis=1)
-        return canonical_edges(e)
-
-    def remaining() -> float:
-        return deadline - time.perf_counter()
-
-    lower = bound_of(da.lower_bound) if integral else da.lower_bound * (1 - 1e-9)
-    # ---- LP cutting-plane loop ---------------------------------------------
-    rounds = 0
-    fixed_total = 0
-    best_edges = np.empty((0, 2), dtype=np.int64)
-    best = math.inf
-    x = np.zeros(narc)
-    lp_done = False
-    while remaining() > 0:
-        h.setOptionValue("time_limit", max(remaining(), 0.01))
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            logger.warning("HiGHS LP stopped with status %s", h.getModelStatus())
-            break
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value)
-        lp_val = h.getInfo().objective_function_value
-        if rounds % _PRIMAL_EVERY == 0 and lp_val < upper_bound - 1e-9 * max(1.0, upper_bound):
-            e = _lp_primal(cut, x, tc)
-            if e is not None:
-                c = float(Ac[e[:, 0], e[:, 1]].sum())
-                if c < upper_bound - 1e-9 * max(1.0, upper_bound):
-                    logger.debug("exact: LP-guided heuristic %.6g (was %.6g)", c, upper_bound)
-                    upper_bound, best = c, c
-                    best_edges = canonical_edges(keep[e])
-        if math.isfinite(upper_bound):
-            fixed_total += _fix_by_reduced_cost(
-                h, sol, lp_val, upper_bound, ub_col, integral=integral
-            )
-        cuts = cut.separate(x)
-        rounds += 1
-        if not cuts:
-            lower = max(lower, bound_of(lp_val))
-            lp_done = True
-            break
-        _add_cut_rows(h, cuts)
-    logger.debug(
-        "exact: %d LP rounds, bound %.6g, %d rows, %d arcs fixed by LP reduced costs",
-        rounds,
-        lower,
-        h.getNumRow(),
-        fixed_total,
+    s = _Search(
+        A,
+        terminals,
+        upper_bound=upper_bound,
+        lower_bound=lower_bound,
+        seed=seed,
+        deadline=deadline,
     )
-    frac = np.abs(x - np.rint(x)) > _EPS
+    lp_done = s.lp_phase(limits.max_rounds)
+    frac = np.abs(s.x - np.rint(s.x)) > _EPS
     if lp_done and not frac.any():
-        edges = arcs_to_edges(x)
-        c = float(cut.cost[x > 0.5].sum())
-        return ExactResult(edges, c, min(lower, c), optimal=True)
-    if lp_done and lower >= upper_bound - 1e-9 * max(1.0, upper_bound):
+        s.best_edges = s.arcs_to_edges(s.x)
+        s.best = float(s.cut.cost[s.x > 0.5].sum())
+        return s.result(optimal=True)
+    if lp_done and s.lower >= s.upper_bound - 1e-9 * max(1.0, s.upper_bound):
         # the incumbent (LP-guided or the caller's heuristic tree) is optimal
-        return ExactResult(best_edges, best, lower, optimal=True)
-
-    # ---- MIP with lazy connectivity cuts ------------------------------------
-    h.changeColsIntegrality(narc, np.arange(narc, dtype=np.int32), np.ones(narc, dtype=np.uint8))
-    h.setOptionValue("presolve", "on")
-    h.setOptionValue("solver", "choose")
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if integral else 1e-9)
-    warm = None
-    if warm_edges is not None and warm_edges.size:
-        warm = _orient(warm_edges, pos, cut)
-    while remaining() > 0:
-        h.setOptionValue("time_limit", max(remaining(), 0.01))
-        if warm is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = warm.tolist()
-            sol.value_valid = True
-            h.setSolution(sol)
-        h.run()
-        status = h.getModelStatus()
-        info = h.getInfo()
-        if status == highspy.HighsModelStatus.kOptimal:
-            x = np.asarray(h.getSolution().col_value)
-            cuts = cut.separate(np.rint(x), flows=False)
-            if not cuts:
-                val = float(cut.cost[x > 0.5].sum())
-                lower = max(lower, bound_of(info.mip_dual_bound))
-                if val < best:
-                    best, best_edges = val, arcs_to_edges(x)
-                lower = min(lower, best)
-                return ExactResult(best_edges, best, lower, optimal=True)
-            _add_cut_rows(h, cuts)
-            continue
-        # time limit or other stop: keep the dual bound and any incumbent
-        if np.isfinite(info.mip_dual_bound):
-            lower = max(lower, bound_of(info.mip_dual_bound))
-        break
-    return ExactResult(best_edges, best, lower, optimal=False)
+        return s.result(optimal=True)
+    if s.time_limit_hit:
+        return s.result(optimal=False)
+    return s.result(optimal=s.mip_phase(warm_edges, limits))
 
 
 def _lp_primal(
-    cut: _Cutter, x: npt.NDArray[np.float64], terminals: npt.NDArray[np.int64]
+    cut: _Cutter, x: npt.NDArray[np.float64], terminals: npt.NDArray[np.int64], *, seed: int
 ) -> npt.NDArray[np.int64] | None:
     """Heuristic tree on the support of an LP solution (compressed node ids), or None."""
+    from fibreplan.optimise._fast import fast_heuristic  # numba only once the LP runs
+
     on = x > 1e-3
     if not on.any():
         return None
@@ -448,7 +554,7 @@ def _lp_primal(
     _, lab = csgraph.connected_components(S, directed=False)
     if not np.all(lab[terminals] == lab[terminals[0]]):
         return None
-    return heuristic_tree(S, terminals, n_roots=1)
+    return fast_heuristic(S, terminals, seed=seed).edges
 
 
 def _fix_by_reduced_cost(

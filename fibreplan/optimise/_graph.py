@@ -30,6 +30,7 @@ __all__ = [
     "canonical_edges",
     "check_terminals",
     "is_steiner_tree",
+    "prune_nonterminal_leaves",
     "tree_cost",
 ]
 
@@ -187,3 +188,43 @@ def is_steiner_tree(
     if missing.size:
         return False, f"terminals not spanned: {missing[:10].tolist()}"
     return True, ""
+
+
+def prune_nonterminal_leaves(
+    edges: npt.NDArray[np.int64], is_term: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
+    """Remove non-terminal leaves of a tree until every leaf is a terminal.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray of int64, shape (k, 2)
+        Edges of a tree (any orientation).
+    is_term : numpy.ndarray of bool, shape (n,)
+        Terminal mask over the node indices.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (k', 2)
+        The edges on paths between terminals (empty when at most one
+        terminal lies on the tree), in the input's order.
+
+    Notes
+    -----
+    Roots the tree at a terminal and keeps the edge above every node whose
+    subtree holds a terminal: one breadth-first search and one pass, O(k).
+    """
+    if edges.shape[0] == 0:
+        return edges
+    nodes, inv = np.unique(edges, return_inverse=True)
+    inv = inv.reshape(-1, 2)
+    k = nodes.size
+    term = is_term[nodes]
+    if not term.any():
+        return edges[:0]
+    tree = sp.coo_array((np.ones(inv.shape[0]), (inv[:, 0], inv[:, 1])), shape=(k, k)).tocsr()
+    order, pred = csgraph.breadth_first_order(tree, int(np.argmax(term)), directed=False)
+    below = term.astype(np.int64)
+    for v in order[:0:-1].tolist():  # leaves first; the root has no parent
+        below[pred[v]] += below[v]
+    child = np.where(pred[inv[:, 0]] == inv[:, 1], inv[:, 0], inv[:, 1])
+    return edges[below[child] > 0]
