@@ -100,3 +100,26 @@ def test_existing_infrastructure_file(tmp_path, streets, premises):
     s = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert s["duct_m_reused"] == pytest.approx(100.0, abs=0.05)  # both stretches along it
     assert "infra.gpkg" in [i["name"] for i in s["inputs"]]
+
+
+def test_no_basemap_writes_the_map_once_without_tiles(tmp_path, monkeypatch):
+    import fibreplan.export
+
+    written = []
+    real = fibreplan.export.write_map
+    monkeypatch.setattr(
+        fibreplan.export, "write_map", lambda *a, **k: written.append(k["basemap"]) or real(*a, **k)
+    )
+    assert main(["demo", "--tiny", "--out", str(tmp_path), "-q", "--no-basemap"]) == 0
+    assert written == [False]
+    assert "tile.openstreetmap.org" not in (tmp_path / "map.html").read_text(encoding="utf-8")
+
+
+def test_time_limit_defaults_to_none_and_is_recorded(tmp_path):
+    assert main(["demo", "--tiny", "--out", str(tmp_path / "a"), "-q"]) == 0
+    s = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert s["optimiser"]["time_limit_s"] is None
+    assert s["optimiser"]["time_limit_hit"] is False
+    assert main(["demo", "--tiny", "--out", str(tmp_path / "b"), "-q", "--time-limit", "7"]) == 0
+    s = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert s["optimiser"]["time_limit_s"] == 7.0

@@ -176,3 +176,122 @@ def test_demo_outputs_read_back(tmp_path, demo_plan):
     html = paths["map"].read_text(encoding="utf-8")
     assert "Trenches" in html
     assert "OpenStreetMap" in html
+
+
+# --------------------------------------------------------------------------- the record
+def test_quantities_of_the_toy_plan_by_hand(streets, premises, headend, simple_costs):
+    q = fibreplan.plan(streets, premises, headend=headend, costs=simple_costs).quantities
+    assert q.dug_m_by_surface["footway"] == pytest.approx(210.0, abs=0.02)
+    assert sum(q.dug_m_by_surface.values()) == pytest.approx(210.0, abs=0.02)
+    assert (q.duct_reuse_m, q.aerial_m, q.road_crossings) == (0.0, 0.0, 0)
+    assert q.drop_m == pytest.approx(25.0, abs=1e-6)
+    assert q.premises_connected == 3
+    assert (q.dp_count, q.cabinet_count) == (2, 1)
+
+
+def test_cost_plan_from_quantities_by_hand():
+    book = fibreplan.CostBook()
+    q = fibreplan.Quantities(
+        dug_m_by_surface={"carriageway": 10.0, "footway": 100.0, "verge": 0.0},
+        duct_reuse_m=50.0,
+        duct_reuse_gbp=400.0,
+        aerial_m=0.0,
+        aerial_gbp=0.0,
+        drop_m=20.0,
+        premises_connected=2,
+        road_crossings=1,
+        chamber_count=3,
+        dp_count=1,
+        cabinet_count=1,
+        cable_m_by_size={12: 160.0},
+    )
+    c = fibreplan.cost_plan(q, costs=book)
+    boq = c.boq.set_index("item")
+    assert "trench, verge" not in boq.index  # nothing dug there, no row
+    assert not boq.index.str.startswith("aerial").any()
+    duct = boq[boq.index.str.startswith("existing duct")]
+    assert duct["cost_gbp"].item() == pytest.approx(400.0)
+    assert duct["unit_cost_gbp"].item() == pytest.approx(8.0)  # 400 GBP over 50 m
+    expected = (
+        10 * book.trench_gbp_per_m["carriageway"]
+        + 100 * book.trench_gbp_per_m["footway"]
+        + 400.0
+        + 20 * book.drop_gbp_per_m
+        + book.road_crossing_gbp
+        + 3 * book.chamber_gbp
+        + 160 * book.cable_gbp_per_m[min(s for s in book.cable_gbp_per_m if s >= 12)]
+        + book.dp_gbp
+        + book.cabinet_gbp
+        + book.headend_gbp
+        + 2 * (book.connection_gbp_per_premises + book.planning_gbp_per_premises)
+    )
+    assert c.total_gbp == pytest.approx(expected, rel=1e-12)
+    assert c.per_premises_gbp == pytest.approx(expected / 2, rel=1e-12)
+    assert c.high_gbp == pytest.approx(expected * (1 + book.optimism_bias_high), rel=1e-12)
+
+
+def test_recosting_a_plan_matches_planning_with_the_new_book(streets, premises, headend):
+    import dataclasses
+
+    p = fibreplan.plan(streets, premises, headend=headend)
+    # equipment prices do not change the route, so re-costing equals re-planning
+    book = dataclasses.replace(p.costs, headend_gbp=1.0e6, dp_gbp=1234.0)
+    again = fibreplan.plan(streets, premises, headend=headend, costs=book)
+    assert fibreplan.cost_plan(p.quantities, costs=book).total_gbp == pytest.approx(
+        again.costing.total_gbp, rel=1e-12
+    )
+
+
+def test_summary_is_computed_once(monkeypatch, tmp_path, streets, premises, headend):
+    import sys
+
+    plan_module = sys.modules["fibreplan.plan"]  # `fibreplan.plan` names the function
+    calls = []
+    real = plan_module.plan_summary
+    monkeypatch.setattr(plan_module, "plan_summary", lambda p: calls.append(1) or real(p))
+    p = fibreplan.plan(streets, premises, headend=headend)
+    assert p.summary is p.summary
+    p.save(tmp_path)
+    p.to_map(tmp_path / "again.html")
+    assert len(calls) == 1
+
+
+def test_time_limit_is_opt_in_and_reported(tmp_path, streets, premises, headend):
+    s = fibreplan.plan(streets, premises, headend=headend).summary
+    assert s["optimiser"]["time_limit_s"] is None
+    assert s["optimiser"]["time_limit_hit"] is False
+    capped = fibreplan.plan(streets, premises, headend=headend, time_limit=5.0)
+    assert capped.summary["optimiser"]["time_limit_s"] == 5.0
+    assert capped.summary["optimiser"]["time_limit_hit"] is bool(capped.tree.time_limit_hit)
+    on_disk = json.loads(capped.save(tmp_path)["summary"].read_text())
+    assert on_disk["optimiser"]["time_limit_s"] == 5.0
+    # summary.json adds the output stages' seconds to the plan's own
+    assert set(on_disk["seconds"]) == {*capped.seconds, "layers", "gpkg", "map"}
+
+
+def test_save_without_basemap_has_no_tiles(tmp_path, streets, premises, headend):
+    p = fibreplan.plan(streets, premises, headend=headend)
+    with_tiles = p.save(tmp_path / "a")["map"].read_text(encoding="utf-8")
+    without = p.save(tmp_path / "b", basemap=False)["map"].read_text(encoding="utf-8")
+    assert "tile.openstreetmap.org" in with_tiles
+    assert "tile.openstreetmap.org" not in without
+    assert "Trenches" in without
+
+
+def test_layers_are_the_contract(streets, premises, headend):
+    from fibreplan.layers import LAYER_NAMES
+    from fibreplan.layers import plan_layers
+
+    p = fibreplan.plan(streets, premises, headend=headend)
+    assert LAYER_NAMES == ("premises", "trenches", "drops", "headend", "cables", "chambers",
+                           "dps", "cabinets")  # fmt: skip
+    assert list(plan_layers(p, names=["drops"])) == ["drops"]
+    with pytest.raises(KeyError, match="nope"):
+        plan_layers(p, names=["nope"])
+    trenches = p.layers()["trenches"]
+    assert list(trenches.columns) == ["edge_id", "length_m", "cost_gbp", "kind", "dug", "surface",
+                                      "side", "street_name", "highway", "geometry"]  # fmt: skip
+    head = p.layers()["headend"].iloc[0]
+    assert (head.lon, head.lat) == pytest.approx(
+        (p.summary["headend"]["lon"], p.summary["headend"]["lat"]), abs=1e-6
+    )
