@@ -309,7 +309,7 @@ _CHECKS: dict[str, Callable[[str, object, _Rule], tuple[Any, str]]] = {
 def _documented(cls: _T) -> _T:
     """Append the numpydoc ``Attributes`` section, generated from the fields' metadata."""
     lines = ["", "    Attributes", "    ----------"]
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         rule: _Rule = f.metadata["rule"]
         default = dict(f.default) if isinstance(f.default, Mapping) else f.default
         text = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from typing import Literal
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -292,9 +293,7 @@ def _snap_premises(
     points: npt.NDArray[np.object_],
     *,
     max_drop_m: float,
-) -> tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.str_]
-]:
+) -> _Snapped:
     """Find each point's nearest street within ``max_drop_m``: street row, position, distance."""
     p = len(points)
     street = np.full(p, -1, dtype=np.int64)
@@ -322,7 +321,7 @@ def _snap_premises(
     far = valid.copy()
     far[rows] = False
     reason[far] = "too_far_from_street"
-    return street, pos, dist, reason.astype(str)
+    return _Snapped(street, pos, dist, reason.astype(str))
 
 
 def build_trench_graph(
@@ -348,7 +347,8 @@ def build_trench_graph(
         ``max_drop_m`` (premises farther from every street are unreachable,
         ``too_far_from_street``), ``two_sided_highways`` and ``side_offset_m``
         (roads dug as two sides joined by crossings), ``duct_tolerance_m`` and
-        ``duct_min_coverage`` (duct reuse), ``pole_tolerance_m`` and ``max_span_m`` (aerial); default ``TrenchRules()``.
+        ``duct_min_coverage`` (duct reuse), ``pole_tolerance_m`` and
+        ``max_span_m`` (aerial cable); default ``TrenchRules()``.
     headend : tuple of float or shapely.Point, optional
         Headend (OLT) position: ``(lon, lat)`` in degrees, or a Point in the
         streets' CRS. Default: the approximate 1-median of the premises over
@@ -408,42 +408,147 @@ def build_trench_graph(
     """
     costs = costs or CostBook()
     rules = rules or TrenchRules()
-    max_drop_m = rules.max_drop_m
     require_metric(gdf_streets, name="gdf_streets")
     require_metric(gdf_premises, name="gdf_premises")
     if not gdf_streets.crs.equals(gdf_premises.crs):
         gdf_premises = gdf_premises.to_crs(gdf_streets.crs)
         logger.info("premises reprojected to the streets' CRS %s", gdf_streets.crs.to_string())
     tl = _trench_lines(gdf_streets, rules=rules)
+    points = gdf_premises.geometry.to_numpy()
+    p = len(points)
+    # the headend, when given, is snapped like one more premises (row p)
+    head_pt, head_how = _headend_point(headend, gdf_streets.crs)
+    snap = _snap_premises(tl.geometry, points, max_drop_m=rules.max_drop_m)
+    if head_pt is not None:
+        snap = _with_headend(snap, tl.geometry, head_pt, headend, max_drop_m=rules.max_drop_m)
+    br = _break_lines(tl, snap.line, snap.pos, crossing_spacing_m=rules.crossing_spacing_m)
+    stretches = _stretch_edges(tl, br, existing, costs=costs, rules=rules, crs=gdf_streets.crs)
+    edges = _concat_edges(stretches, _crossing_edges(tl, br, costs=costs))
+    premises_node = br.attach_node[:p]
+    crosses = _drop_crosses_road(
+        tl, tl.geometry, snap.line[:p], snap.pos[:p], points, gdf_premises, premises_node
+    )
+    A = sp.coo_array(
+        (np.maximum(edges.cost_gbp, 1e-9), (edges.u, edges.v)), shape=(br.n_nodes, br.n_nodes)
+    ).tocsr()
+    _, comp = csgraph.connected_components(A, directed=False)
+    if head_pt is None:
+        units = _column(gdf_premises, "units", 1.0)
+        head_node, head_xy, head_how = _one_median(A, comp, premises_node, units, br.node_xy)
+    else:
+        head_node, head_xy = int(br.attach_node[p]), (float(head_pt.x), float(head_pt.y))
+    cut = (premises_node >= 0) & (comp[np.maximum(premises_node, 0)] != comp[head_node])
+    reason = snap.reason[:p].astype(object)
+    reason[cut] = "disconnected_street_network"
+    premises_node = np.where(cut, -1, premises_node).astype(np.int64)
+    tg = TrenchGraph(
+        crs=gdf_streets.crs,
+        node_xy=br.node_xy,
+        edge_u=edges.u,
+        edge_v=edges.v,
+        edge_length_m=edges.length_m,
+        edge_cost_gbp=edges.cost_gbp,
+        edge_dig_cost_gbp=edges.dig_cost_gbp,
+        edge_kind=edges.kind.astype(str),
+        edge_surface=edges.surface.astype(str),
+        edge_side=edges.side.astype(str),
+        edge_street=edges.street,
+        edge_geometry=edges.geometry,
+        premises_node=premises_node,
+        premises_drop_m=snap.dist[:p],
+        premises_reason=reason.astype(str),
+        premises_crosses_road=crosses & (premises_node >= 0),
+        premises_street=np.where(snap.line[:p] >= 0, tl.street[np.maximum(snap.line[:p], 0)], -1),
+        headend_node=int(head_node),
+        headend_xy=head_xy,
+        headend_how=head_how,
+    )
+    _log_summary(tg, n_rentable=int((stretches.kind != EdgeKind.DIG).sum()))
+    return tg
+
+
+def _log_summary(tg: TrenchGraph, *, n_rentable: int) -> None:
+    counts = pd.Series(tg.premises_reason[tg.premises_reason != ""]).value_counts().to_dict()
+    logger.info(
+        "trench graph: %d nodes, %d edges (%d crossings, %d rentable), %.1f km; "
+        "%d of %d premises reachable %s",
+        tg.n_nodes, tg.edge_u.size, int((tg.edge_kind == EdgeKind.CROSSING).sum()), n_rentable,
+        tg.edge_length_m[tg.edge_kind != EdgeKind.CROSSING].sum() / 1000,
+        int((tg.premises_node >= 0).sum()), tg.premises_node.size, counts,
+    )  # fmt: skip
+
+
+_SURF_ORDER = np.argsort(np.array(SURFACES))
+
+
+class _Snapped(NamedTuple):
+    """Where each point meets its nearest trench line (row of the lines, -1 if none)."""
+
+    line: npt.NDArray[np.int64]
+    pos: npt.NDArray[np.float64]  # metres along the line
+    dist: npt.NDArray[np.float64]  # straight-line distance, metres (NaN if none)
+    reason: npt.NDArray[np.str_]  # "" or a key of REASONS
+
+
+def _with_headend(
+    snap: _Snapped,
+    lines: npt.NDArray[np.object_],
+    head_pt: shapely.Point,
+    headend: object,
+    *,
+    max_drop_m: float,
+) -> _Snapped:
+    """Append the snapped headend to the snapped premises; refuse one far from every street."""
+    head = _snap_premises(lines, np.array([head_pt], dtype=object), max_drop_m=max_drop_m)
+    if head.reason[0]:
+        msg = (
+            f"headend at {headend} is more than max_drop_m={max_drop_m} m from every street; "
+            "give a point on or near the street network."
+        )
+        raise InputValidationError(msg)
+    return _Snapped(*(np.append(a, b) for a, b in zip(snap, head, strict=True)))
+
+
+class _Breaks(NamedTuple):
+    """The trench lines cut into nodes: line ends, drop points and mid-block crossing points."""
+
+    node_xy: npt.NDArray[np.float64]  # (n, 2) every node of the graph
+    line: npt.NDArray[np.int64]  # (b,) trench line of each breakpoint, sorted by line, pos
+    pos: npt.NDArray[np.float64]  # (b,) metres along the line
+    node: npt.NDArray[np.int64]  # (b,) node of each breakpoint
+    attach_node: npt.NDArray[np.int64]  # node of each snapped point, -1 where not snapped
+    mid_left: npt.NDArray[np.int64]  # nodes of each mid-block crossing on the left side
+    mid_right: npt.NDArray[np.int64]  # ... and on the right side
+    mid_street: npt.NDArray[np.int64]  # street row of each mid-block crossing
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_xy.shape[0])
+
+
+def _break_lines(
+    tl: _TrenchLines,
+    snap_line: npt.NDArray[np.int64],
+    snap_pos: npt.NDArray[np.float64],
+    *,
+    crossing_spacing_m: float,
+) -> _Breaks:
+    """Cut every trench line at its ends, its drop points and its mid-block crossing points.
+
+    Positions closer than ``_SNAP_M`` on one line are one node; the line ends
+    keep the junction-corner nodes of :func:`_trench_lines`.
+    """
     lines = tl.geometry
     lengths = shapely.length(lines)
-
-    points = gdf_premises.geometry.to_numpy()
-    sp_idx, sp_pos, sp_dist, reason = _snap_premises(lines, points, max_drop_m=max_drop_m)
-    head_pt, head_how = _headend_point(headend, gdf_streets.crs)
-    if head_pt is not None:
-        h_idx, h_pos, _, h_reason = _snap_premises(
-            lines, np.array([head_pt], dtype=object), max_drop_m=max_drop_m
-        )
-        if h_reason[0]:
-            msg = (
-                f"headend at {headend} is more than max_drop_m={max_drop_m} m from every street; "
-                "give a point on or near the street network."
-            )
-            raise InputValidationError(msg)
-        sp_idx = np.append(sp_idx, h_idx)
-        sp_pos = np.append(sp_pos, h_pos)
-
-    # --- breakpoints: line ends plus every drop point, per trench line ----------------
-    s = lines.size
-    n_fixed = tl.n_nodes
-    attach = sp_idx >= 0
-    a_line = sp_idx[attach]
-    a_pos = np.clip(np.round(sp_pos[attach] / _SNAP_M) * _SNAP_M, 0.0, lengths[a_line])
+    s, n_fixed = lines.size, tl.n_nodes
+    attach = snap_line >= 0
+    a_line = snap_line[attach]
+    a_pos = np.clip(np.round(snap_pos[attach] / _SNAP_M) * _SNAP_M, 0.0, lengths[a_line])
     # mid-block crossings: matching points on both sides of long two-sided roads
-    m_left, m_right, m_frac = _mid_block_points(tl, lengths, spacing_m=rules.crossing_spacing_m)
+    m_left, m_right, m_frac = _mid_block_points(tl, lengths, spacing_m=crossing_spacing_m)
     m_line = np.concatenate([m_left, m_right])
     m_pos = np.round(np.concatenate([m_frac, m_frac]) * lengths[m_line] / _SNAP_M) * _SNAP_M
+    # breakpoints are (starts, ends, drop points, mid-block points)
     bp_line = np.concatenate([np.arange(s), np.arange(s), a_line, m_line])
     bp_pos = np.concatenate([np.zeros(s), lengths, a_pos, m_pos])
     bp_node = np.concatenate([tl.start_node, tl.end_node, np.full(a_line.size + m_line.size, -1)])
@@ -455,117 +560,110 @@ def build_trench_graph(
     g_node = np.full(group[-1] + 1, -1, dtype=np.int64)
     has_node = bp_node >= 0
     g_node[group[has_node]] = bp_node[has_node]
-    fresh = g_node < 0
-    g_node[fresh] = n_fixed + np.arange(int(fresh.sum()))
+    fresh = np.flatnonzero(g_node < 0)
+    g_node[fresh] = n_fixed + np.arange(fresh.size)
     g_line, g_pos = bp_line[new], bp_pos[new]
     node_of_bp = np.empty(order.size, dtype=np.int64)
     node_of_bp[order] = g_node[group]
-    n_nodes = n_fixed + int(fresh.sum())
-    node_xy = np.empty((n_nodes, 2))
+    node_xy = np.empty((n_fixed + fresh.size, 2))
     node_xy[:n_fixed] = tl.node_xy
-    fresh_groups = np.flatnonzero(fresh)
-    node_xy[g_node[fresh_groups]] = shapely.get_coordinates(
-        shapely.line_interpolate_point(lines[g_line[fresh_groups]], g_pos[fresh_groups])
+    node_xy[g_node[fresh]] = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines[g_line[fresh]], g_pos[fresh])
     )
-
-    # --- street-stretch edges: consecutive breakpoints on the same line ----------------
-    same = g_line[1:] == g_line[:-1]
-    e_line = g_line[1:][same]
-    e_start, e_end = g_pos[:-1][same], g_pos[1:][same]
-    e_u, e_v = g_node[:-1][same], g_node[1:][same]
-    keep = e_u != e_v
-    e_line, e_start, e_end, e_u, e_v = (x[keep] for x in (e_line, e_start, e_end, e_u, e_v))
-    e_len = np.maximum(e_end - e_start, _MIN_EDGE_M)
-    e_geom = line_substrings(lines, e_line, e_start, e_end)
-    e_surface = tl.surface[e_line]
-    rate = np.array([costs.trench_gbp_per_m[x] for x in SURFACES])
-    e_dig = e_len * rate[np.searchsorted(np.array(SURFACES), e_surface, sorter=_SURF_ORDER)]
-    e_duct, e_aerial = _reuse_costs(
-        e_geom, e_len, existing, costs=costs, rules=rules, crs=gdf_streets.crs
-    )
-    options = np.column_stack([e_dig, e_duct, e_aerial])
-    choice = np.argmin(options, axis=1)  # ties go to digging, then duct
-    e_kind = np.array([EdgeKind.DIG, EdgeKind.DUCT_REUSE, EdgeKind.AERIAL], dtype=object)[choice]
-    e_cost = options[np.arange(choice.size), choice]
-    reuse = choice > 0
-
-    # --- crossing edges across two-sided roads at junctions ----------------------------
+    attach_node = np.full(snap_line.size, -1, dtype=np.int64)
+    attach_node[attach] = node_of_bp[2 * s : 2 * s + a_line.size]
     mid_nodes = node_of_bp[2 * s + a_line.size :]
-    c_u = np.concatenate([tl.crossing_u, mid_nodes[: m_left.size]])
-    c_v = np.concatenate([tl.crossing_v, mid_nodes[m_left.size :]])
-    c_street = np.concatenate([tl.crossing_street, tl.street[m_left]])
-    c_geom = shapely.linestrings(
-        np.stack([node_xy[c_u], node_xy[c_v]], axis=1).reshape(-1, 2),
-        indices=np.repeat(np.arange(c_u.size), 2),
-    ) if c_u.size else np.array([], dtype=object)  # fmt: skip
-    c_len = np.maximum(np.hypot(*(node_xy[c_u] - node_xy[c_v]).T), _MIN_EDGE_M)
-    c_cost = costs.road_crossing_gbp + c_len * costs.trench_gbp_per_m["carriageway"]
-
-    # --- premises -> node ---------------------------------------------------------------
-    p = len(points)
-    all_attach = np.full(sp_idx.size, -1, dtype=np.int64)
-    # breakpoints were (starts, ends, attaches, mid-block points)
-    all_attach[attach] = node_of_bp[2 * s : 2 * s + a_line.size]
-    premises_node = all_attach[:p]
-    head_node_given = int(all_attach[p]) if head_pt is not None else None
-    crosses = _drop_crosses_road(
-        tl, lines, sp_idx[:p], sp_pos[:p], points, gdf_premises, premises_node
-    )
-
-    edge_u = np.concatenate([e_u, c_u]).astype(np.int64)
-    edge_v = np.concatenate([e_v, c_v]).astype(np.int64)
-    edge_cost = np.concatenate([e_cost, c_cost])
-    A = sp.coo_array((np.maximum(edge_cost, 1e-9), (edge_u, edge_v)), shape=(n_nodes, n_nodes))
-    _, comp = csgraph.connected_components(A.tocsr(), directed=False)
-    units = (
-        gdf_premises["units"].to_numpy(dtype=np.float64) if "units" in gdf_premises else np.ones(p)
-    )
-    if head_node_given is None:
-        head_node, head_xy, head_how = _one_median(A.tocsr(), comp, premises_node, units, node_xy)
-    else:
-        head_node = head_node_given
-        head_xy = (float(head_pt.x), float(head_pt.y))
-    ok = premises_node >= 0
-    cut = ok & (comp[np.maximum(premises_node, 0)] != comp[head_node])
-    reason = reason.astype(object)
-    reason[cut] = "disconnected_street_network"
-    premises_node = np.where(cut, -1, premises_node)
-    n_c = c_u.size
-    tg = TrenchGraph(
-        crs=gdf_streets.crs,
+    return _Breaks(
         node_xy=node_xy,
-        edge_u=edge_u,
-        edge_v=edge_v,
-        edge_length_m=np.concatenate([e_len, c_len]),
-        edge_cost_gbp=edge_cost,
-        edge_dig_cost_gbp=np.concatenate([e_dig, c_cost]),
-        edge_kind=np.concatenate(
-            [e_kind, np.full(n_c, EdgeKind.CROSSING, dtype=object)]
-        ).astype(str),
-        edge_surface=np.concatenate([e_surface, np.full(n_c, "carriageway")]).astype(str),
-        edge_side=np.concatenate([tl.side[e_line], np.full(n_c, "across")]).astype(str),
-        edge_street=np.concatenate([tl.street[e_line], c_street]).astype(np.int64),
-        edge_geometry=np.concatenate([e_geom, c_geom]),
-        premises_node=premises_node.astype(np.int64),
-        premises_drop_m=sp_dist,
-        premises_reason=reason.astype(str),
-        premises_crosses_road=crosses & (premises_node >= 0),
-        premises_street=np.where(sp_idx[:p] >= 0, tl.street[np.maximum(sp_idx[:p], 0)], -1),
-        headend_node=int(head_node),
-        headend_xy=head_xy,
-        headend_how=head_how,
+        line=g_line,
+        pos=g_pos,
+        node=g_node,
+        attach_node=attach_node,
+        mid_left=mid_nodes[: m_left.size],
+        mid_right=mid_nodes[m_left.size :],
+        mid_street=tl.street[m_left],
     )
-    counts = pd.Series(tg.premises_reason[tg.premises_reason != ""]).value_counts().to_dict()
-    logger.info(
-        "trench graph: %d nodes, %d edges (%d crossings, %d rentable), %.1f km; "
-        "%d of %d premises reachable %s",
-        n_nodes, edge_u.size, n_c, int(reuse.sum()), e_len.sum() / 1000,
-        int((tg.premises_node >= 0).sum()), p, counts,
-    )  # fmt: skip
-    return tg
 
 
-_SURF_ORDER = np.argsort(np.array(SURFACES))
+class _Edges(NamedTuple):
+    """Edges of the trench graph, as aligned arrays (see :class:`TrenchGraph`)."""
+
+    u: npt.NDArray[np.int64]
+    v: npt.NDArray[np.int64]
+    length_m: npt.NDArray[np.float64]
+    cost_gbp: npt.NDArray[np.float64]
+    dig_cost_gbp: npt.NDArray[np.float64]
+    kind: npt.NDArray[np.object_]
+    surface: npt.NDArray[np.str_]
+    side: npt.NDArray[np.str_]
+    street: npt.NDArray[np.int64]
+    geometry: npt.NDArray[np.object_]
+
+
+def _concat_edges(*parts: _Edges) -> _Edges:
+    return _Edges(*(np.concatenate(arrays) for arrays in zip(*parts, strict=True)))
+
+
+def _stretch_edges(
+    tl: _TrenchLines,
+    br: _Breaks,
+    existing: gpd.GeoDataFrame | None,
+    *,
+    costs: CostBook,
+    rules: TrenchRules,
+    crs: pyproj.CRS,
+) -> _Edges:
+    """Street-stretch edges between consecutive breakpoints of a line, priced the cheapest way."""
+    same = br.line[1:] == br.line[:-1]
+    same[same] &= br.node[:-1][same] != br.node[1:][same]
+    line = br.line[1:][same]
+    start, end = br.pos[:-1][same], br.pos[1:][same]
+    length = np.maximum(end - start, _MIN_EDGE_M)
+    geom = line_substrings(tl.geometry, line, start, end)
+    surface = tl.surface[line]
+    rate = np.array([costs.trench_gbp_per_m[x] for x in SURFACES])
+    dig = length * rate[np.searchsorted(np.array(SURFACES), surface, sorter=_SURF_ORDER)]
+    duct, aerial = _reuse_costs(geom, length, existing, costs=costs, rules=rules, crs=crs)
+    options = np.column_stack([dig, duct, aerial])
+    choice = np.argmin(options, axis=1)  # ties go to digging, then duct
+    kind = np.array([EdgeKind.DIG, EdgeKind.DUCT_REUSE, EdgeKind.AERIAL], dtype=object)[choice]
+    return _Edges(
+        u=br.node[:-1][same],
+        v=br.node[1:][same],
+        length_m=length,
+        cost_gbp=options[np.arange(choice.size), choice],
+        dig_cost_gbp=dig,
+        kind=kind,
+        surface=surface,
+        side=tl.side[line],
+        street=tl.street[line],
+        geometry=geom,
+    )
+
+
+def _crossing_edges(tl: _TrenchLines, br: _Breaks, *, costs: CostBook) -> _Edges:
+    """Edges across two-sided roads, at junctions and mid-block, priced as road crossings."""
+    u = np.concatenate([tl.crossing_u, br.mid_left]).astype(np.int64)
+    v = np.concatenate([tl.crossing_v, br.mid_right]).astype(np.int64)
+    xy = br.node_xy
+    geom = shapely.linestrings(
+        np.stack([xy[u], xy[v]], axis=1).reshape(-1, 2), indices=np.repeat(np.arange(u.size), 2)
+    ) if u.size else np.array([], dtype=object)  # fmt: skip
+    length = np.maximum(np.hypot(*(xy[u] - xy[v]).T), _MIN_EDGE_M)
+    cost = costs.road_crossing_gbp + length * costs.trench_gbp_per_m["carriageway"]
+    n = u.size
+    return _Edges(
+        u=u,
+        v=v,
+        length_m=length,
+        cost_gbp=cost,
+        dig_cost_gbp=cost,
+        kind=np.full(n, EdgeKind.CROSSING, dtype=object),
+        surface=np.full(n, "carriageway"),
+        side=np.full(n, "across"),
+        street=np.concatenate([tl.crossing_street, br.mid_street]).astype(np.int64),
+        geometry=geom,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -603,8 +701,10 @@ def _bearing(lines: npt.NDArray[np.object_], *, at_end: bool) -> npt.NDArray[np.
     return np.arctan2(d[:, 1], d[:, 0])
 
 
-def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _TrenchLines:
-    """Make trench lines, junction-corner nodes and crossing edges from street centrelines."""
+def _usable_streets(
+    gdf_streets: gpd.GeoDataFrame,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.str_]]:
+    """Rows, centrelines and ``highway`` values of the streets that are non-empty LineStrings."""
     geoms = gdf_streets.geometry.to_numpy()
     usable = (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING) & ~shapely.is_empty(
         geoms
@@ -616,27 +716,35 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _Tren
     if not usable.all():
         logger.warning("%d street rows are empty or not LineStrings: ignored", int((~usable).sum()))
     rows = np.flatnonzero(usable)
-    centre = geoms[usable]
-    surface = surface_class(gdf_streets)[usable]
     highway = (
         gdf_streets["highway"].astype("string").fillna("").to_numpy()[usable].astype(str)
         if "highway" in gdf_streets
         else np.full(rows.size, "")
     )
-    is_road = ~np.isin(highway, list(_FOOT_HIGHWAYS))
-    d = rules.side_offset_m
-    major = np.isin(highway, list(rules.two_sided_highways))
-    left = np.full(rows.size, None, dtype=object)
-    right = np.full(rows.size, None, dtype=object)
-    if major.any():
-        left[major] = shapely.offset_curve(centre[major], d)
-        right[major] = shapely.offset_curve(centre[major], -d)
-        good = (shapely.get_type_id(left) == shapely.GeometryType.LINESTRING) & (
-            shapely.get_type_id(right) == shapely.GeometryType.LINESTRING
-        )
-        major &= good
-    # junctions from centreline ends
-    s = rows.size
+    return rows, geoms[usable], highway
+
+
+class _Corners(NamedTuple):
+    """Junction-corner nodes: each street end's node(s) and the crossings between corners."""
+
+    node_xy: npt.NDArray[np.float64]  # (n, 2) corner node positions
+    node_minor: npt.NDArray[np.int64]  # (2s,) node of each arm (line start, then end) if minor
+    node_ccw: npt.NDArray[np.int64]  # (2s,) corner counter-clockwise of each arm
+    node_cw: npt.NDArray[np.int64]  # (2s,) corner clockwise of each arm
+    cross: npt.NDArray[np.bool_]  # (2s,) whether a crossing edge runs across the arm
+
+
+def _junction_corners(
+    centre: npt.NDArray[np.object_], major: npt.NDArray[np.bool_], d: float
+) -> _Corners:
+    """Split each junction into corners between its two-sided (major) arms.
+
+    An arm is a street line leaving a junction (each line gives two: its
+    start and its end). A junction with m >= 2 major arms has m corners,
+    moved ``d`` metres along each corner's bisector; a major road's dead end
+    has two corners, one each side; other junctions are one node.
+    """
+    s = centre.size
     ends_xy = np.vstack([
         shapely.get_coordinates(shapely.get_point(centre, 0)),
         shapely.get_coordinates(shapely.get_point(centre, -1)),
@@ -649,8 +757,7 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _Tren
     j_xy = np.zeros((n_j, 2))
     j_xy[junction] = ends_xy
     bearing = np.concatenate([_bearing(centre, at_end=False), _bearing(centre, at_end=True)])
-    arm_line = np.concatenate([np.arange(s), np.arange(s)])
-    arm_major = major[arm_line]
+    arm_major = np.concatenate([major, major])
     # corners: regions between consecutive two-sided arms, counter-clockwise, per junction
     m = np.bincount(junction[arm_major], minlength=n_j)
     # a two-sided road's dead end: its two sides are two corners joined by a crossing
@@ -660,7 +767,7 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _Tren
     # rank of each arm among the junction's major arms by bearing
     order = np.lexsort((bearing, junction))
     maj_sorted = order[arm_major[order]]
-    maj_rank = np.zeros(arm_line.size, dtype=np.int64)
+    maj_rank = np.zeros(2 * s, dtype=np.int64)
     first = np.searchsorted(junction[maj_sorted], np.arange(n_j))
     maj_rank[maj_sorted] = np.arange(maj_sorted.size) - first[junction[maj_sorted]]
     # for every arm: the region it lies in = count of major bearings <= its bearing, minus 1
@@ -673,18 +780,14 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _Tren
     )
     k_minor = pos - first[junction] - 1
     mj = m[junction]
-    nr = n_regions[junction]
     region_minor = np.where(mj > 0, np.mod(k_minor, np.maximum(mj, 1)), 0)
     region_ccw = np.where(mj > 0, maj_rank, 0)  # left of the outward direction
-    region_cw = np.where(mj > 0, np.mod(maj_rank - 1, nr), 0)
-    node_minor = base[junction] + region_minor
-    node_ccw = base[junction] + region_ccw
-    node_cw = base[junction] + region_cw
-    # corner node positions: junction, moved d along the corner's bisector when m >= 2
+    region_cw = np.where(mj > 0, np.mod(maj_rank - 1, n_regions[junction]), 0)
     node_xy = np.repeat(j_xy, n_regions, axis=0)
-    if maj_sorted.size:
-        nxt = np.where(maj_rank[maj_sorted] + 1 < m[maj_j], np.arange(maj_sorted.size) + 1,
-                       first[maj_j])  # fmt: skip
+    if maj_sorted.size:  # move corners d along their bisector; a dead end's d either side
+        nxt = np.where(
+            maj_rank[maj_sorted] + 1 < m[maj_j], np.arange(maj_sorted.size) + 1, first[maj_j]
+        )
         b0, b1 = maj_b, maj_b[nxt]
         span = np.mod(b1 - b0, 2 * np.pi)
         span = np.where(span == 0, 2 * np.pi, span)
@@ -696,39 +799,62 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _Tren
         normal = d * np.column_stack([np.cos(b0[end] + np.pi / 2), np.sin(b0[end] + np.pi / 2)])
         node_xy[base[maj_j[end]]] += normal
         node_xy[base[maj_j[end]] + 1] -= normal
-    # trench lines: minor centrelines, and left/right sides of majors
-    start_minor, end_minor = node_minor[:s], node_minor[s:]
-    # at a line's start the outward direction is the line's: its left side is ccw of the arm;
-    # at its end the outward direction is reversed: its left side is cw of the arm
-    start_left, start_right = node_ccw[:s], node_cw[:s]
-    end_left, end_right = node_cw[s:], node_ccw[s:]
+    return _Corners(
+        node_xy=node_xy,
+        node_minor=(base[junction] + region_minor).astype(np.int64),
+        node_ccw=(base[junction] + region_ccw).astype(np.int64),
+        node_cw=(base[junction] + region_cw).astype(np.int64),
+        cross=arm_major & ((mj >= 2) | dead[junction]),
+    )
+
+
+def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _TrenchLines:
+    """Make trench lines, junction-corner nodes and crossing edges from street centrelines."""
+    rows, centre, highway = _usable_streets(gdf_streets)
+    surface = surface_class(gdf_streets)[rows]
+    is_road = ~np.isin(highway, list(_FOOT_HIGHWAYS))
+    d = rules.side_offset_m
+    major = np.isin(highway, list(rules.two_sided_highways))
+    left = np.full(rows.size, None, dtype=object)
+    right = np.full(rows.size, None, dtype=object)
+    if major.any():
+        left[major] = shapely.offset_curve(centre[major], d)
+        right[major] = shapely.offset_curve(centre[major], -d)
+        good = (shapely.get_type_id(left) == shapely.GeometryType.LINESTRING) & (
+            shapely.get_type_id(right) == shapely.GeometryType.LINESTRING
+        )
+        major &= good
+    c = _junction_corners(centre, major, d)
+    s = rows.size
+    # trench lines: minor centrelines, and left/right sides of majors.
+    # At a line's start the outward direction is the line's: its left side is ccw of the arm;
+    # at its end the outward direction is reversed: its left side is cw of the arm.
+    start_left, start_right = c.node_ccw[:s], c.node_cw[:s]
+    end_left, end_right = c.node_cw[s:], c.node_ccw[s:]
     mi, ma = np.flatnonzero(~major), np.flatnonzero(major)
-    geometry = np.concatenate([centre[mi], left[ma], right[ma]])
-    street = np.concatenate([rows[mi], rows[ma], rows[ma]])
     side = np.concatenate(
         [np.full(mi.size, "both"), np.full(ma.size, "left"), np.full(ma.size, "right")]
     )
-    surf = np.concatenate([surface[mi], surface[ma], surface[ma]])
-    road = np.concatenate([is_road[mi], is_road[ma], is_road[ma]])
-    start_node = np.concatenate([start_minor[mi], start_left[ma], start_right[ma]])
-    end_node = np.concatenate([end_minor[mi], end_left[ma], end_right[ma]])
     # crossings across each major arm where the junction has two or more corners
-    cross = arm_major & ((mj >= 2) | dead[junction])
-    c_u, c_v = node_ccw[cross], node_cw[cross]
+    c_u, c_v = c.node_ccw[c.cross], c.node_cw[c.cross]
     dup = np.unique(np.sort(np.column_stack([c_u, c_v]), axis=1), axis=0, return_index=True)[1]
-    c_idx = np.flatnonzero(cross)[np.sort(dup)]
+    c_idx = np.flatnonzero(c.cross)[np.sort(dup)]
     return _TrenchLines(
-        geometry=geometry,
-        street=street.astype(np.int64),
+        geometry=np.concatenate([centre[mi], left[ma], right[ma]]),
+        street=np.concatenate([rows[mi], rows[ma], rows[ma]]).astype(np.int64),
         side=side.astype(str),
-        surface=surf.astype(str),
-        is_road=road,
-        start_node=start_node.astype(np.int64),
-        end_node=end_node.astype(np.int64),
-        node_xy=node_xy,
-        crossing_u=node_ccw[c_idx].astype(np.int64),
-        crossing_v=node_cw[c_idx].astype(np.int64),
-        crossing_street=rows[arm_line[c_idx]].astype(np.int64),
+        surface=np.concatenate([surface[mi], surface[ma], surface[ma]]).astype(str),
+        is_road=np.concatenate([is_road[mi], is_road[ma], is_road[ma]]),
+        start_node=np.concatenate([c.node_minor[:s][mi], start_left[ma], start_right[ma]]).astype(
+            np.int64
+        ),
+        end_node=np.concatenate([c.node_minor[s:][mi], end_left[ma], end_right[ma]]).astype(
+            np.int64
+        ),
+        node_xy=c.node_xy,
+        crossing_u=c.node_ccw[c_idx].astype(np.int64),
+        crossing_v=c.node_cw[c_idx].astype(np.int64),
+        crossing_street=rows[np.concatenate([np.arange(s), np.arange(s)])[c_idx]].astype(np.int64),
         pair_left=mi.size + np.arange(ma.size, dtype=np.int64),
         pair_right=mi.size + ma.size + np.arange(ma.size, dtype=np.int64),
     )
