@@ -23,6 +23,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -42,8 +43,20 @@ from fibreplan.optimise._heuristic import mst_distance_network_tree
 MEAN_PREMISES_PER_LINK = 5.6
 
 
-def synthetic_town(n_premises: int, *, seed: int = 0) -> tuple[sp.csr_array, npt.NDArray[np.int64]]:
-    """Build a synthetic town; return ``(A, terminals)`` in fibreplan's canonical form.
+class TownLayout(NamedTuple):
+    """Where a synthetic town's streets and premises are (metres, a local plane)."""
+
+    corner_xy: npt.NDArray[np.float64]  # (c, 2) street corners
+    link_u: npt.NDArray[np.int64]  # (l,) street links: corner indices
+    link_v: npt.NDArray[np.int64]
+    premises_link: npt.NDArray[np.int64]  # (p,) link of each premises, sorted by link
+    premises_pos_m: npt.NDArray[np.float64]  # (p,) attach point, metres from link_u along it
+    drop_m: npt.NDArray[np.float64]  # (p,) drop length, metres
+    headend: int  # corner index
+
+
+def town_layout(n_premises: int, *, seed: int = 0) -> TownLayout:
+    """Lay out a synthetic town: jittered street grid, premises along the links.
 
     Parameters
     ----------
@@ -54,10 +67,8 @@ def synthetic_town(n_premises: int, *, seed: int = 0) -> tuple[sp.csr_array, npt
 
     Returns
     -------
-    A : scipy.sparse.csr_array
-        Symmetric adjacency, weights in metres.
-    terminals : numpy.ndarray of int64
-        Premises nodes followed by the headend node (the last entry).
+    TownLayout
+        The geometry that :func:`synthetic_town` turns into a graph.
     """
     rng = np.random.default_rng(seed)
     links_needed = n_premises / MEAN_PREMISES_PER_LINK / 0.9 * 1.03
@@ -86,22 +97,51 @@ def synthetic_town(n_premises: int, *, seed: int = 0) -> tuple[sp.csr_array, npt
     scale = n_premises / max(int(k.sum()), 1)
     if scale < 1.0:
         k = np.floor(k * scale + rng.random(k.size)).astype(np.int64)
-    n_street = side * side
     total = int(k.sum())
-    attach = n_street + np.arange(total)
-    premises = n_street + total + np.arange(total)
     link_of = np.repeat(np.arange(su.size), k)
     first = np.concatenate([[0], np.cumsum(k)[:-1]])
     rank = np.arange(total) - np.repeat(first, k)
     # positions along the link: evenly spaced with jitter, sorted per link
     frac = (rank + 0.5 + rng.uniform(-0.3, 0.3, total)) / np.repeat(np.maximum(k, 1), k)
     pos = frac * length[link_of]
+    drop = rng.uniform(3.0, 20.0, total)
+    return TownLayout(xy, su, sv, link_of, pos, drop, int(idx[side // 2, side // 2]))
+
+
+def synthetic_town(n_premises: int, *, seed: int = 0) -> tuple[sp.csr_array, npt.NDArray[np.int64]]:
+    """Build a synthetic town; return ``(A, terminals)`` in fibreplan's canonical form.
+
+    Parameters
+    ----------
+    n_premises : int
+        Approximate number of premises (the actual count is within a few per cent).
+    seed : int, default 0
+        Seed; the town is a deterministic function of ``(n_premises, seed)``
+        (laid out by :func:`town_layout`).
+
+    Returns
+    -------
+    A : scipy.sparse.csr_array
+        Symmetric adjacency, weights in metres.
+    terminals : numpy.ndarray of int64
+        Premises nodes followed by the headend node (the last entry).
+    """
+    town = town_layout(n_premises, seed=seed)
+    su, sv, link_of, pos = town.link_u, town.link_v, town.premises_link, town.premises_pos_m
+    length = np.linalg.norm(town.corner_xy[su] - town.corner_xy[sv], axis=1)
+    k = np.bincount(link_of, minlength=su.size)
+    n_street = town.corner_xy.shape[0]
+    total = int(k.sum())
+    attach = n_street + np.arange(total)
+    premises = n_street + total + np.arange(total)
+    first = np.concatenate([[0], np.cumsum(k)[:-1]])
+    rank = np.arange(total) - np.repeat(first, k)
     # chain a - p1 - ... - pk - b
     prev_node = np.where(rank == 0, su[link_of], attach - 1)
     prev_pos = np.where(rank == 0, 0.0, np.concatenate([[0.0], pos[:-1]]))
     u = [prev_node, attach]
     v = [attach, premises]
-    w = [pos - prev_pos, rng.uniform(3.0, 20.0, total)]
+    w = [pos - prev_pos, town.drop_m]
     last = np.flatnonzero(rank == np.repeat(k, k) - 1)
     u.append(attach[last])
     v.append(sv[link_of[last]])
@@ -117,8 +157,7 @@ def synthetic_town(n_premises: int, *, seed: int = 0) -> tuple[sp.csr_array, npt
             shape=(n, n),
         )
     )
-    headend = int(idx[side // 2, side // 2])
-    terminals = np.concatenate([premises, [headend]]).astype(np.int64)
+    terminals = np.concatenate([premises, [town.headend]]).astype(np.int64)
     return A, terminals
 
 
