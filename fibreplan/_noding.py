@@ -201,12 +201,6 @@ def _crossings(
         at_grade = ~raised[a] & ~raised[b] & (layer[a] == layer[b])
     else:
         at_grade = np.ones(a.size, dtype=bool)
-        if a.size:
-            logger.warning(
-                "noding: %d crossings split with no bridge/tunnel/layer data to tell "
-                "bridges from junctions; add those columns to keep bridges unjoined",
-                a.size,
-            )
     pts = shapely.intersection(geoms[a], geoms[b])
     # one crossing pair may cross several times: one row per point; lines that pass
     # through one shared vertex "cross" too, and are split there anyway
@@ -215,6 +209,12 @@ def _crossings(
     parts, pair = parts[is_point], pair[is_point]
     shared = np.isin(_point_ids(shapely.get_coordinates(parts).reshape(-1, 2)), vertex_ids)
     kept = int((~at_grade[pair] & ~shared).sum())
+    if grade is None and (~shared).any():
+        logger.warning(
+            "noding: %d crossings with no shared vertex split, with no bridge/tunnel/layer "
+            "data to tell bridges from junctions; add those columns to keep bridges unjoined",
+            int((~shared).sum()),
+        )
     parts, pair = parts[at_grade[pair]], pair[at_grade[pair]]
     inserts.add(a[pair], geoms, parts, kind=_CROSS)
     inserts.add(b[pair], geoms, parts, kind=_CROSS)
