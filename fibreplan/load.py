@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import geopandas as gpd
 import networkx as nx
@@ -46,6 +48,7 @@ __all__ = [
     "demo_data",
     "demo_path",
     "fetch_osm",
+    "load_inputs",
     "load_osm",
     "load_premises",
     "load_streets",
@@ -181,22 +184,9 @@ def load_osm(
     InputValidationError
         If the file does not exist, is not OSM XML, or holds no streets.
     """
-    import osmnx as ox
-
-    path = _existing_file(path, name="path")
-    try:
-        with _osmnx_way_tags():
-            G = ox.graph_from_xml(path, simplify=False, retain_all=True)
-    except Exception as err:  # osmnx raises many types on a bad file
-        msg = f"could not read OSM XML from {path}: {err}"
-        raise InputValidationError(msg) from err
-    gdf_streets = streets_from_graph(G, crs=crs, simplify=True)
-    try:
-        buildings = ox.features_from_xml(path, tags={"building": True})
-    except ox._errors.InsufficientResponseError:  # noqa: SLF001 - osmnx's documented "no features" error
-        buildings = gpd.GeoDataFrame(geometry=[], crs=WGS84)
-    gdf_premises = premises_from_buildings(buildings, crs=gdf_streets.crs)
-    return gdf_streets, gdf_premises
+    content = _read_osm_xml(_existing_file(path, name="path"), name="path")
+    gdf_streets = _streets_from(content, crs=crs)
+    return gdf_streets, _premises_from(content, crs=gdf_streets.crs)
 
 
 def fetch_osm(
@@ -225,7 +215,8 @@ def fetch_osm(
             G = ox.graph_from_place(query, network_type="all", simplify=False, retain_all=True)
             buildings = ox.features_from_place(query, tags={"building": True})
         else:
-            bbox = tuple(float(v) for v in query)
+            west, south, east, north = (float(v) for v in query)
+            bbox = (west, south, east, north)
             G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
             buildings = ox.features_from_bbox(bbox, tags={"building": True})
     gdf_streets = streets_from_graph(G, crs=crs, simplify=True)
@@ -435,6 +426,143 @@ def _existing_file(path: str | Path, *, name: str) -> Path:
     return p
 
 
+# --------------------------------------------------------------------------------------
+# Reading files: one reader per format, each file read once
+
+
+class _Content(NamedTuple):
+    """What one input, read once, holds: streets and/or premises, not yet converted."""
+
+    streets: nx.MultiDiGraph | gpd.GeoDataFrame | None  # an osmnx graph or street lines
+    premises: gpd.GeoDataFrame | None  # premises rows, or OSM buildings
+    buildings: bool  # whether ``premises`` are OSM buildings (one premises per building)
+    label: str  # the premises' ``source`` value: the file name or "geodataframe"
+
+
+def _parse_osm_xml(path: Path) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame]:
+    """Parse an OSM XML file once into osmnx's street graph and its buildings.
+
+    ``osmnx.graph_from_xml`` and ``osmnx.features_from_xml`` each parse the
+    whole file; this parses it once and builds both from the result, with the
+    same osmnx steps (a test checks the results equal theirs).
+    """
+    import osmnx as ox
+    from osmnx._osm_xml import _overpass_json_from_xml
+    from osmnx.features import _create_gdf
+    from osmnx.graph import _create_graph
+
+    data = _overpass_json_from_xml(path, "utf-8")
+    with _osmnx_way_tags():
+        G = _create_graph([data], bidirectional=False)
+    try:
+        buildings = _create_gdf([data], shapely.Polygon(), {"building": True})
+    except ox._errors.InsufficientResponseError:  # noqa: SLF001 - osmnx's "no features" error
+        buildings = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    return G, buildings
+
+
+def _read_osm_xml(path: Path, *, name: str) -> _Content:
+    try:
+        G, buildings = _parse_osm_xml(path)
+    except Exception as err:  # osmnx raises many types on a bad file
+        msg = f"{name}: could not read OSM XML from {path}: {err}"
+        raise InputValidationError(msg) from err
+    return _Content(G, buildings, buildings=True, label=path.name)
+
+
+def _read_vector(path: Path, *, name: str) -> _Content:
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
+        msg = f"{name}: could not read '{path}' as a vector file: {err}"
+        raise InputValidationError(msg) from err
+    return _Content(gdf, gdf, buildings=False, label=path.name)
+
+
+def _read_csv(path: Path, *, name: str) -> _Content:
+    return _Content(None, _read_csv_points(path, name=name), buildings=False, label=path.name)
+
+
+#: Reader of each file format, by the file name's ending (lower case). Other endings
+#: are read as vector files by GDAL (pyogrio), which knows many more formats.
+_READERS: dict[str, Callable[..., _Content]] = {
+    ".osm": _read_osm_xml,
+    ".osm.bz2": _read_osm_xml,
+    ".xml": _read_osm_xml,
+    ".csv": _read_csv,
+    ".txt": _read_csv,
+    ".gpkg": _read_vector,
+    ".geojson": _read_vector,
+    ".json": _read_vector,
+    ".shp": _read_vector,
+    ".fgb": _read_vector,
+}
+
+
+def _reader(path: Path) -> Callable[..., _Content]:
+    name = path.name.lower()
+    ending = max((e for e in _READERS if name.endswith(e)), key=len, default="")
+    return _READERS.get(ending, _read_vector)
+
+
+def _content(source: object, *, name: str) -> _Content:
+    """Read a file (once) or wrap an in-memory graph or GeoDataFrame."""
+    if isinstance(source, nx.Graph):
+        return _Content(source, None, buildings=False, label="graph")
+    if isinstance(source, gpd.GeoDataFrame):
+        return _Content(source, source, buildings=False, label="geodataframe")
+    if not isinstance(source, str | Path):
+        msg = f"{name} must be a file path, a GeoDataFrame or an osmnx graph; got {source!r}."
+        raise InputValidationError(msg)
+    path = _existing_file(source, name=name)
+    return _reader(path)(path, name=name)
+
+
+def load_inputs(
+    streets: str | Path | nx.MultiDiGraph | gpd.GeoDataFrame,
+    premises: str | Path | gpd.GeoDataFrame,
+    *,
+    crs: str | pyproj.CRS | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Load streets and premises into one metric CRS, reading each input file once.
+
+    One OSM XML file may give both (streets from its ways, premises from its
+    buildings); it is then parsed once.
+
+    Parameters
+    ----------
+    streets : str, pathlib.Path, networkx.MultiDiGraph or geopandas.GeoDataFrame
+        As :func:`load_streets` takes it.
+    premises : str, pathlib.Path or geopandas.GeoDataFrame
+        As :func:`load_premises` takes it.
+    crs : str or pyproj.CRS, optional
+        Projected CRS to compute in; default chosen from the streets' location.
+
+    Returns
+    -------
+    gdf_streets, gdf_premises : geopandas.GeoDataFrame
+        In the same CRS; see the module docstring for their columns.
+
+    Raises
+    ------
+    InputValidationError
+        If a file is missing or unreadable or holds no streets / premises
+        (see :func:`load_streets` and :func:`load_premises`).
+    CRSError
+        If a vector file or GeoDataFrame has no CRS.
+    """
+    same = (
+        isinstance(streets, str | Path)
+        and isinstance(premises, str | Path)
+        and Path(streets).is_file()
+        and Path(streets).resolve() == Path(premises).resolve()
+    )
+    s_content = _content(streets, name="streets and premises" if same else "streets")
+    p_content = s_content if same else _content(premises, name="premises")
+    gdf_streets = _streets_from(s_content, crs=crs)
+    return gdf_streets, _premises_from(p_content, crs=gdf_streets.crs)
+
+
 def load_streets(
     source: str | Path | nx.MultiDiGraph | gpd.GeoDataFrame,
     *,
@@ -463,15 +591,16 @@ def load_streets(
     CRSError
         If a vector file or GeoDataFrame has no CRS.
     """
-    if isinstance(source, nx.Graph):
-        return streets_from_graph(source, crs=crs)
-    if isinstance(source, gpd.GeoDataFrame):
-        gdf = source
-    else:
-        path = _existing_file(source, name="streets")
-        if _is_osm_xml(path):
-            return streets_from_graph(_read_osm_graph(path), crs=crs)
-        gdf = _read_vector(path, name="streets")
+    return _streets_from(_content(source, name="streets"), crs=crs)
+
+
+def _streets_from(content: _Content, *, crs: str | pyproj.CRS | None) -> gpd.GeoDataFrame:
+    if content.streets is None:
+        msg = f"streets: '{content.label}' holds points, not streets; give street centrelines."
+        raise InputValidationError(msg)
+    if isinstance(content.streets, nx.Graph):
+        return streets_from_graph(content.streets, crs=crs)
+    gdf = content.streets
     lines = gdf.geometry.geom_type.isin(["LineString", "MultiLineString"])
     if not lines.any():
         msg = "streets holds no LineString geometry; give street centrelines."
@@ -496,29 +625,6 @@ def load_streets(
     )
     out["length_m"] = out.geometry.length.to_numpy()
     return out
-
-
-def _is_osm_xml(path: Path) -> bool:
-    return path.name.lower().endswith((".osm", ".osm.bz2", ".xml"))
-
-
-def _read_osm_graph(path: Path) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    try:
-        with _osmnx_way_tags():
-            return ox.graph_from_xml(path, simplify=False, retain_all=True)
-    except Exception as err:
-        msg = f"could not read OSM XML from {path}: {err}"
-        raise InputValidationError(msg) from err
-
-
-def _read_vector(path: Path, *, name: str) -> gpd.GeoDataFrame:
-    try:
-        return gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
-        msg = f"{name}: could not read '{path}' as a vector file: {err}"
-        raise InputValidationError(msg) from err
 
 
 def _find_column(columns: pd.Index, names: tuple[str, ...]) -> str | None:
@@ -566,17 +672,18 @@ def load_premises(
     CRSError
         If a vector file or GeoDataFrame has no CRS.
     """
-    if isinstance(source, gpd.GeoDataFrame):
-        gdf = source.copy()
-        src = "geodataframe"
-    else:
-        path = _existing_file(source, name="premises")
-        if _is_osm_xml(path):
-            return load_osm(path, crs=crs)[1]
-        gdf = _read_csv_points(path) if path.suffix.lower() in {".csv", ".txt"} else None
-        if gdf is None:
-            gdf = _read_vector(path, name="premises")
-        src = path.name
+    return _premises_from(_content(source, name="premises"), crs=crs, id_column=id_column)
+
+
+def _premises_from(
+    content: _Content, *, crs: str | pyproj.CRS | None, id_column: str | None = None
+) -> gpd.GeoDataFrame:
+    if content.premises is None:
+        msg = f"premises: '{content.label}' holds no premises; give premises points or buildings."
+        raise InputValidationError(msg)
+    if content.buildings:
+        return premises_from_buildings(content.premises, crs=crs)
+    gdf = content.premises.copy()
     if gdf.crs is None:
         msg = "premises has no CRS; set it (e.g. gdf.set_crs('EPSG:4326') for lon/lat)."
         raise CRSError(msg)
@@ -599,7 +706,7 @@ def load_premises(
         gdf["units"] = 1
     gdf["units"] = pd.to_numeric(gdf["units"], errors="coerce").fillna(1).clip(lower=1)
     gdf["units"] = gdf["units"].round().astype(np.int64)
-    gdf["source"] = src
+    gdf["source"] = content.label
     nonpoint = ~gdf.geometry.geom_type.isin(["Point"]) & ~(
         gdf.geometry.is_empty | gdf.geometry.isna()
     )
@@ -619,11 +726,11 @@ def _metric_crs_or_default(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
     return choose_metric_crs(gdf.loc[ok])
 
 
-def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
+def _read_csv_points(path: Path, *, name: str) -> gpd.GeoDataFrame:
     try:
         df = pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        msg = f"premises: could not read CSV '{path}': {err}"
+        msg = f"{name}: could not read CSV '{path}': {err}"
         raise InputValidationError(msg) from err
     lon, lat = _find_column(df.columns, _LON_NAMES), _find_column(df.columns, _LAT_NAMES)
     east, north = _find_column(df.columns, _EAST_NAMES), _find_column(df.columns, _NORTH_NAMES)
@@ -633,7 +740,7 @@ def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
         xcol, ycol, crs = lon, lat, WGS84
     else:
         msg = (
-            f"premises CSV '{path.name}' needs coordinate columns: lon/lat (EPSG:4326) or "
+            f"{name} CSV '{path.name}' needs coordinate columns: lon/lat (EPSG:4326) or "
             f"easting/northing (EPSG:27700); found {list(df.columns)}."
         )
         raise InputValidationError(msg)
@@ -641,7 +748,7 @@ def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
     y = pd.to_numeric(df[ycol], errors="coerce")
     bad = (x.isna() | y.isna()) & (df[xcol].notna() & df[ycol].notna())
     if bad.any():
-        msg = f"premises CSV '{path.name}': {int(bad.sum())} rows have non-numeric {xcol}/{ycol}."
+        msg = f"{name} CSV '{path.name}': {int(bad.sum())} rows have non-numeric {xcol}/{ycol}."
         raise InputValidationError(msg)
     geom = gpd.points_from_xy(x, y)
     geom[(x.isna() | y.isna()).to_numpy()] = None

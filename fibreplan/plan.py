@@ -44,10 +44,7 @@ from fibreplan.export import write_gpkg
 from fibreplan.export import write_map
 from fibreplan.layers import plan_layers
 from fibreplan.layers import premises_layer
-from fibreplan.load import _is_osm_xml
-from fibreplan.load import load_osm
-from fibreplan.load import load_premises
-from fibreplan.load import load_streets
+from fibreplan.load import load_inputs
 from fibreplan.optimise import SteinerResult
 from fibreplan.optimise import steiner_tree_csr
 from fibreplan.summary import plan_summary
@@ -332,13 +329,6 @@ def _load_existing(
     return existing.to_crs(crs)
 
 
-def _same_osm_file(streets: object, premises: object) -> bool:
-    if not isinstance(streets, str | Path) or not isinstance(premises, str | Path):
-        return False
-    a, b = Path(streets), Path(premises)
-    return a.is_file() and b.is_file() and a.resolve() == b.resolve() and _is_osm_xml(a)
-
-
 def _load(
     streets: gpd.GeoDataFrame | str | Path | nx.MultiDiGraph,
     premises: gpd.GeoDataFrame | str | Path,
@@ -349,12 +339,9 @@ def _load(
         for src in (streets, premises)
         if isinstance(src, str | Path) and Path(src).is_file()
     ]
-    if _same_osm_file(streets, premises):
-        gdf_streets, gdf_premises = load_osm(Path(str(streets)))
-        inputs = inputs[:1]
-    else:
-        gdf_streets = load_streets(streets)
-        gdf_premises = load_premises(premises, crs=gdf_streets.crs)
+    if len(inputs) == 2 and Path(str(streets)).resolve() == Path(str(premises)).resolve():
+        inputs = inputs[:1]  # one file gives both (read once by load_inputs)
+    gdf_streets, gdf_premises = load_inputs(streets, premises)
     if gdf_premises.empty:
         msg = "premises is empty: give at least one premises point."
         raise InputValidationError(msg)

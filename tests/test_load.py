@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -167,3 +168,120 @@ def test_loading_is_the_same_in_every_process():
         for seed in (1, 2, 3)
     }
     assert len(out) == 1
+
+
+# ----------------------------------------------------------------------------------------
+# one reader per format, each file read once
+
+
+@pytest.mark.parametrize(
+    ("name", "reader"),
+    [
+        ("a.osm", "_read_osm_xml"),
+        ("a.OSM.BZ2", "_read_osm_xml"),
+        ("a.xml", "_read_osm_xml"),
+        ("a.csv", "_read_csv"),
+        ("a.txt", "_read_csv"),
+        ("a.gpkg", "_read_vector"),
+        ("a.geojson", "_read_vector"),
+        ("a.json", "_read_vector"),
+        ("a.shp", "_read_vector"),
+        ("a.fgb", "_read_vector"),
+        ("a.gml", "_read_vector"),  # anything else: GDAL decides
+    ],
+)
+def test_reader_table_dispatch(name, reader):
+    from fibreplan import load
+
+    assert load._reader(Path(name)) is getattr(load, reader)
+
+
+def _count_reads(monkeypatch):
+    """Wrap every reader of the table so that calls are counted by file name."""
+    from fibreplan import load
+
+    calls: list[str] = []
+
+    def counted(fn):
+        def wrapper(path, **kw):
+            calls.append(path.name)
+            return fn(path, **kw)
+
+        return wrapper
+
+    monkeypatch.setattr(load, "_READERS", {k: counted(f) for k, f in load._READERS.items()})
+    monkeypatch.setattr(load, "_read_vector", counted(load._read_vector))
+    return calls
+
+
+def _count_xml_parses(monkeypatch):
+    import osmnx._osm_xml
+
+    parses: list[str] = []
+    real = osmnx._osm_xml._overpass_json_from_xml
+
+    def counted(path, encoding):
+        parses.append(Path(path).name)
+        return real(path, encoding)
+
+    monkeypatch.setattr(osmnx._osm_xml, "_overpass_json_from_xml", counted)
+    return parses
+
+
+def test_one_osm_file_for_streets_and_premises_is_parsed_once(monkeypatch):
+    from fibreplan.load import load_inputs
+
+    calls, parses = _count_reads(monkeypatch), _count_xml_parses(monkeypatch)
+    path = fibreplan.demo_path(tiny=True)
+    streets, premises = load_inputs(path, str(path))
+    assert calls == [path.name]
+    assert parses == [path.name]
+    assert (len(streets), len(premises)) == (65, 35)
+    parses.clear()
+    fibreplan.load_osm(path)
+    assert parses == [path.name]
+
+
+@pytest.mark.parametrize("ending", [".gpkg", ".geojson", ".json", ".shp", ".fgb"])
+def test_every_vector_format_is_read_once(tmp_path, monkeypatch, streets, premises, ending):
+    from fibreplan.load import load_inputs
+
+    streets.to_file(tmp_path / f"s{ending}", engine="pyogrio")
+    df = premises.to_crs(4326)
+    df.assign(lon=df.geometry.x, lat=df.geometry.y).drop(columns="geometry").to_csv(
+        tmp_path / "p.csv", index=False
+    )
+    calls = _count_reads(monkeypatch)
+    s, p = load_inputs(tmp_path / f"s{ending}", tmp_path / "p.csv")
+    assert sorted(calls) == sorted([f"s{ending}", "p.csv"])
+    assert len(s) == 5
+    assert len(p) == len(premises)
+    assert p.crs == s.crs
+    assert p.geometry.distance(premises.to_crs(s.crs).geometry).max() < 0.05
+
+
+def test_one_parse_gives_what_osmnx_public_readers_give():
+    """The single parse (osmnx internals) must equal graph_from_xml + features_from_xml."""
+    import osmnx as ox
+
+    from fibreplan.load import _osmnx_way_tags
+    from fibreplan.load import _parse_osm_xml
+
+    path = fibreplan.demo_path(tiny=True)
+    G, buildings = _parse_osm_xml(path)
+    with _osmnx_way_tags():
+        G_ref = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    ref = ox.features_from_xml(path, tags={"building": True})
+    assert sorted(G.edges(keys=True, data="highway")) == sorted(
+        G_ref.edges(keys=True, data="highway")
+    )
+    assert dict(G.nodes(data="x")) == dict(G_ref.nodes(data="x"))
+    assert set(buildings.index) == set(ref.index)
+    assert buildings.loc[ref.index].geometry.geom_equals(ref.geometry).all()
+
+
+def test_a_csv_is_not_streets(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("lon,lat\n-0.14,51.52\n")
+    with pytest.raises(fibreplan.InputValidationError, match="holds points, not streets"):
+        fibreplan.load_streets(f)
