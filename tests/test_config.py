@@ -204,3 +204,20 @@ def test_annuity_factor():
     book = CostBook(duct_rent_gbp_per_m_year=1.0, duct_years=2, discount_rate=0.1)
     assert book.annuity_factor == pytest.approx(1 / 1.1 + 1 / 1.1**2)
     assert CostBook(duct_years=7, discount_rate=0.0).annuity_factor == 7.0
+
+
+def test_cli_writes_both_rule_tables_and_a_cost_book_with_sources(tmp_path, capsys):
+    from fibreplan.cli import main
+
+    f = tmp_path / "rules.toml"
+    assert main(["design-rules", "--out", str(f)]) == 0
+    assert config.load_rules(f) == (TrenchRules(), DesignRules())
+    text = f.read_text()
+    assert "[trench]" in text
+    assert "[design]" in text
+    assert "#   max_drop_m (m, (0.0, 10000.0]): Openreach" in text
+    capsys.readouterr()
+    assert main(["cost-book"]) == 0
+    out = capsys.readouterr().out
+    assert "#   headend_gbp (GBP, [0.0, inf)): nismod/digital_comms" in out
+    assert tomllib.loads(out) == {"costs": CostBook().to_dict()}
