@@ -13,7 +13,9 @@ fibreplan, e.g. EPSG:27700) and converted to WGS84 here, for drawing only.
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -262,6 +265,114 @@ _ATTRIBUTION_TEMPLATE = """
 """
 
 
+# One GeoJSON layer part: Leaflet's own L.geoJson, one style for all its features, and a
+# sticky tooltip table built from the (already HTML-escaped) formatted properties. The
+# data is not part of this template: it is emitted as raw JSON just before it (see
+# _geojson_layer), so that branca never parses megabytes of coordinates as a template.
+_GEOJSON_TEMPLATE = """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJson(fibreplan_data[{{ this.get_name()|tojson }}], {
+{%- if this.star %}
+    pointToLayer: function (feature, latlng) {
+        return L.marker(latlng, {icon: L.divIcon({html: {{ this.star_html|tojson }},
+            iconSize: [28, 28], iconAnchor: [14, 14], className: ""})});
+    },
+{%- elif this.point %}
+    pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, {radius: {{ this.radius }}});
+    },
+{%- endif %}
+    style: function () { return {{ this.style|tojson }}; }
+});
+{%- if this.fields %}
+{{ this.get_name() }}.bindTooltip(function (layer) {
+    var p = layer.feature.properties, fields = {{ this.fields|tojson }}, rows = "";
+    for (var i = 0; i < fields.length; i++) {
+        rows += "<tr><th>" + fields[i][1] + "</th><td>" + p[fields[i][0]] + "</td></tr>";
+    }
+    return '<table class="fibreplan-tooltip">' + rows + "</table>";
+}, {sticky: true});
+{%- endif %}
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+
+_TOOLTIP_CSS_TEMPLATE = """
+{% macro header(this, kwargs) %}
+<style>
+.fibreplan-tooltip th { padding: 2px 8px 2px 2px; text-align: left; }
+.fibreplan-tooltip td { padding: 2px; text-align: left; }
+</style>
+{% endmacro %}
+"""
+
+
+@functools.cache
+def _geojson_class() -> type:
+    """Return the map element class of one GeoJSON layer part (built once, on first use)."""
+    from branca.element import Element
+    from branca.element import MacroElement
+    from offlinefolium.template import Template
+
+    class _RawScript(Element):
+        """Script text emitted as it is (never parsed as a Jinja template)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:  # noqa: ARG002 - branca's signature
+            return self.text
+
+    class GeoJsonLayer(MacroElement):
+        """A GeoJSON FeatureCollection drawn with one style and a tooltip table."""
+
+        _template = Template(_GEOJSON_TEMPLATE)
+
+        def render(self, **kwargs: Any) -> None:
+            name = self.get_name()
+            # "</" could close the <script> element early; "<\/" is the same JSON string
+            text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+            text = text.replace("</", "<\\/")
+            self.get_root().script.add_child(
+                _RawScript(
+                    "var fibreplan_data = window.fibreplan_data || {};\n"
+                    f"fibreplan_data[{json.dumps(name)}] = {text};\n"
+                ),
+                name=f"{name}_data",
+            )
+            super().render(**kwargs)
+
+    return GeoJsonLayer
+
+
+def _geojson_layer(
+    data: dict[str, Any],
+    *,
+    name: str,
+    style: Mapping[str, Any],
+    fields: list[_Field],
+    point: bool,
+    radius: float,
+    star: bool,
+) -> Any:
+    """Return the map element drawing ``data`` (a FeatureCollection) with one style.
+
+    The element keeps ``data``, ``style`` (a dict of Leaflet path options) and
+    ``fields`` (``[column, escaped alias]`` pairs) as attributes.
+    """
+    element = _geojson_class()()
+    element.layer_name = name
+    element.data = data
+    element.style = dict(style)
+    element.fields = [[f.column, html.escape(f.alias)] for f in fields]
+    element.point = point
+    element.radius = radius
+    element.star = star
+    element.star_html = _HEADEND_HTML
+    return element
+
+
 def _import_folium() -> Any:
     """Import ``offlinefolium`` or raise an ImportError that says how to get it."""
     try:
@@ -309,10 +420,8 @@ def _check_layer(name: str, gdf: Any) -> gpd.GeoDataFrame | None:
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject to EPSG:4326 and round coordinates to ``_COORD_DECIMALS``."""
-    wgs = gdf.to_crs(WGS84)
-    rounded = shapely.transform(wgs.geometry.to_numpy(), lambda xy: np.round(xy, _COORD_DECIMALS))
-    return wgs.set_geometry(gpd.GeoSeries(rounded, index=wgs.index, crs=4326))
+    """Reproject to EPSG:4326 (coordinates are rounded when written, see :func:`_geometries`)."""
+    return gdf.to_crs(WGS84)
 
 
 def _tooltip_fields(spec: _LayerSpec | None, gdf: gpd.GeoDataFrame) -> list[_Field]:
@@ -323,13 +432,52 @@ def _tooltip_fields(spec: _LayerSpec | None, gdf: gpd.GeoDataFrame) -> list[_Fie
     return [_Field(str(c), str(c), _fmt_generic) for c in columns[:_MAX_GENERIC_FIELDS]]
 
 
+def _formatted(values: pd.Series, fmt: _Formatter) -> list[str]:
+    """Format a column for tooltips, calling ``fmt`` once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    labels = np.array([fmt(v) for v in np.asarray(uniques, dtype=object).tolist()], dtype=object)
+    return labels[codes].tolist()
+
+
+def _geometries(geoms: npt.NDArray[np.object_]) -> list[dict[str, Any]]:
+    """Return GeoJSON geometry dicts with coordinates rounded to ``_COORD_DECIMALS``.
+
+    Points and lines are converted in bulk (one coordinate array for the
+    layer); other geometry types, only in generic layers, one by one.
+    """
+    types = shapely.get_type_id(geoms)
+    if (types == shapely.GeometryType.POINT).all():
+        xy = np.round(shapely.get_coordinates(geoms), _COORD_DECIMALS).tolist()
+        return [{"type": "Point", "coordinates": c} for c in xy]
+    if (types == shapely.GeometryType.LINESTRING).all():
+        xy, index = shapely.get_coordinates(geoms, return_index=True)
+        coords = np.round(xy, _COORD_DECIMALS).tolist()
+        rows = np.arange(len(geoms))
+        starts = np.searchsorted(index, rows).tolist()
+        ends = np.searchsorted(index, rows, side="right").tolist()
+        return [
+            {"type": "LineString", "coordinates": coords[s:e]}
+            for s, e in zip(starts, ends, strict=True)
+        ]
+    rounded = shapely.transform(geoms, lambda xy: np.round(xy, _COORD_DECIMALS))
+    return [json.loads(g) for g in shapely.to_geojson(rounded).tolist()]
+
+
 def _feature_collection(gdf: gpd.GeoDataFrame, fields: list[_Field]) -> dict[str, Any]:
     """Return a GeoJSON FeatureCollection holding only the formatted tooltip fields."""
-    props = pd.DataFrame(
-        {f.column: gdf[f.column].map(f.fmt).astype(object) for f in fields}, index=gdf.index
-    )
-    out = gpd.GeoDataFrame(props, geometry=gdf.geometry.to_numpy(), crs=4326)
-    return out.to_geo_dict(drop_id=True)
+    columns = [f.column for f in fields]
+    values = [_formatted(gdf[f.column], f.fmt) for f in fields]
+    props = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+    if not fields:
+        props = [{} for _ in range(len(gdf))]
+    geoms = _geometries(gdf.geometry.to_numpy())
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": p, "geometry": g}
+            for p, g in zip(props, geoms, strict=True)
+        ],
+    }
 
 
 def _legend_swatch(spec_kind: str, style: Mapping[str, Any], *, star: bool = False) -> str:
@@ -390,33 +538,15 @@ def _add_layer(
     star = spec is not None and spec.star
     radius = spec.marker_radius if spec is not None else 5.0
     for part_label, style, sub in parts:
-        data = _feature_collection(sub, fields)
-        tooltip = (
-            fm.GeoJsonTooltip(
-                fields=[f.column for f in fields],
-                aliases=[f.alias for f in fields],
-                sticky=True,
-            )
-            if fields
-            else None
-        )
-        if star:
-            marker = fm.Marker(
-                icon=fm.DivIcon(
-                    html=_HEADEND_HTML, icon_size=(28, 28), icon_anchor=(14, 14), class_name=""
-                )
-            )
-            geojson = fm.GeoJson(data, name=label, marker=marker, tooltip=tooltip)
-        else:
-            frozen = dict(style)
-            geojson = fm.GeoJson(
-                data,
-                name=label,
-                marker=fm.CircleMarker(radius=radius) if kind == "point" else None,
-                style_function=lambda _feature, s=frozen: dict(s),
-                tooltip=tooltip,
-            )
-        geojson.add_to(group)
+        _geojson_layer(
+            _feature_collection(sub, fields),
+            name=label,
+            style=style,
+            fields=fields,
+            point=kind == "point",
+            radius=radius,
+            star=star,
+        ).add_to(group)
         text = label if part_label is None else f"{label}: {part_label}"
         swatch = _legend_swatch(kind, style, star=star)
         legend.append(f"<div>{swatch} {html.escape(text)} ({len(sub):,})</div>")
@@ -543,6 +673,7 @@ def plan_map(
     fm.LayerControl(collapsed=False).add_to(m)
     heading = f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(title)}</div>"
     m.add_child(_macro(_LEGEND_TEMPLATE, legend_html=heading + "".join(legend)))
+    m.add_child(_macro(_TOOLTIP_CSS_TEMPLATE))
     m.add_child(_macro(_ATTRIBUTION_TEMPLATE, text=OSM_ATTRIBUTION))
     return m
 

@@ -117,7 +117,7 @@ def test_unreachable_premises_are_red_and_connected_green() -> None:
         child
         for group in m._children.values()
         for child in group._children.values()
-        if type(child).__name__ == "GeoJson"
+        if type(child).__name__ == "GeoJsonLayer"
     ]
     styles = {}
     for gj in geojsons:
@@ -125,7 +125,7 @@ def test_unreachable_premises_are_red_and_connected_green() -> None:
         if props and "status" in props[0]:
             status = {p["status"] for p in props}
             assert len(status) == 1
-            styles[status.pop()] = gj.style_function(gj.data["features"][0])
+            styles[status.pop()] = gj.style
     assert styles["unreachable"]["fillColor"] == UNREACHABLE_RED
     assert styles["connected"]["fillColor"] == CONNECTED_GREEN
     assert UNREACHABLE_RED in html
@@ -141,7 +141,7 @@ def test_crs_conversion_to_wgs84() -> None:
     coords = []
     for group in m._children.values():
         for child in group._children.values():
-            if type(child).__name__ == "GeoJson":
+            if type(child).__name__ == "GeoJsonLayer":
                 coords.extend(f["geometry"]["coordinates"] for f in child.data["features"])
     assert len(coords) == 1
     lon, lat = coords[0]
