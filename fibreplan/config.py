@@ -857,6 +857,13 @@ def _rule_tables(data: dict[str, Any], *, source: str) -> dict[str, Any]:
     existed) are read as ``[trench]``; the same key in both tables is an error.
     """
     tables = data if "design" in data or "trench" in data else {"design": data}
+    stray = sorted(set(tables) - {"design", "trench", "costs"})
+    if stray:
+        msg = (
+            f"{source}: key(s) {stray} are outside the [design] and [trench] tables; "
+            "move them into one of the tables."
+        )
+        raise CostFileError(msg)
     design, trench = tables.get("design", {}), tables.get("trench", {})
     for name, table in (("design", design), ("trench", trench)):
         if not isinstance(table, dict):

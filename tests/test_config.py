@@ -131,6 +131,13 @@ def test_same_key_in_design_and_trench_is_an_error(tmp_path):
         config.load_rules(f)
 
 
+def test_keys_outside_the_tables_of_a_rules_file_are_an_error(tmp_path):
+    f = tmp_path / "stray.toml"
+    f.write_text("dp_capacity = 16\n[trench]\nmax_drop_m = 80.0\n")
+    with pytest.raises(fibreplan.CostFileError, match=r"\['dp_capacity'\] are outside"):
+        config.load_rules(f)
+
+
 def test_unknown_rule_key_lists_the_allowed_ones(tmp_path):
     f = tmp_path / "typo.toml"
     f.write_text("[trench]\nmax_drop = 70.0\n")
