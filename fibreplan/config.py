@@ -123,7 +123,7 @@ class FrozenMap(Mapping[_K, _V]):
 _Kind = Literal["int", "float", "sizes", "strs", "table"]
 _Keys = Literal["", "surface", "fibres", "ratio"]
 
-#: Table keys: what they are (for messages) and their parser (None if not valid).
+#: What the keys of each kind of table are, for messages (parsed by ``_table_key``).
 _KEY_TEXT: dict[str, str] = {
     "surface": f"surface classes {list(SURFACES)}",
     "fibres": 'fibre counts like "96"',
@@ -307,7 +307,10 @@ _CHECKS: dict[str, Callable[[str, object, _Rule], tuple[Any, str]]] = {
 
 
 def _documented(cls: _T) -> _T:
-    """Append the numpydoc ``Attributes`` section, generated from the fields' metadata."""
+    """Add the numpydoc ``Attributes`` section, generated from the fields' metadata.
+
+    It goes before the ``Raises`` section, in numpydoc's section order.
+    """
     lines = ["", "    Attributes", "    ----------"]
     for f in dataclasses.fields(cls):
         rule: _Rule = f.metadata["rule"]
@@ -320,7 +323,8 @@ def _documented(cls: _T) -> _T:
             f"    {f.name} : {f.type}",
             textwrap.fill(text, 96, initial_indent=" " * 8, subsequent_indent=" " * 8),
         ]
-    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + "\n".join(lines) + "\n"
+    head, sep, tail = (cls.__doc__ or "").partition("\n    Raises\n")
+    cls.__doc__ = head.rstrip() + "\n" + "\n".join(lines) + "\n" + sep + tail
     return cls
 
 
