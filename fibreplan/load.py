@@ -10,6 +10,9 @@ GeoDataFrames; gives two GeoDataFrames:
   ``source``.
 
 Both share one CRS: EPSG:27700 inside Great Britain, else the local UTM zone.
+Each file is read once, by the reader for its format (the ``_READERS`` table,
+keyed by file-name ending); :func:`load_inputs` reads an OSM XML file given as
+both streets and premises once.
 Nothing is dropped silently: rows with empty or invalid geometry are kept and
 flagged by the trench stage.
 """
@@ -17,6 +20,7 @@ flagged by the trench stage.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -39,6 +43,10 @@ from fibreplan._crs import choose_metric_crs
 from fibreplan._crs import to_crs
 from fibreplan._errors import CRSError
 from fibreplan._errors import InputValidationError
+from fibreplan._noding import node_lines
+from fibreplan._pbf import read_pbf
+from fibreplan.postgis import is_postgis_url
+from fibreplan.postgis import read_postgis
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -437,6 +445,7 @@ class _Content(NamedTuple):
     premises: gpd.GeoDataFrame | None  # premises rows, or OSM buildings
     buildings: bool  # whether ``premises`` are OSM buildings (one premises per building)
     label: str  # the premises' ``source`` value: the file name or "geodataframe"
+    node: bool = False  # whether street lines may run through junctions (OGR layers: noded)
 
 
 def _parse_osm_xml(path: Path) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame]:
@@ -476,7 +485,23 @@ def _read_vector(path: Path, *, name: str) -> _Content:
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
         msg = f"{name}: could not read '{path}' as a vector file: {err}"
         raise InputValidationError(msg) from err
-    return _Content(gdf, gdf, buildings=False, label=path.name)
+    return _Content(gdf, gdf, buildings=False, label=path.name, node=True)
+
+
+def _read_pbf(path: Path, *, name: str) -> _Content:
+    try:
+        streets, buildings = read_pbf(
+            path, street_tags=_STREET_TAGS, exclude_highway=_NOT_TRENCHABLE
+        )
+    except InputValidationError as err:
+        msg = f"{name}: {err}"
+        raise InputValidationError(msg) from err
+    return _Content(streets, buildings, buildings=True, label=path.name)  # split at OSM nodes
+
+
+def _read_postgis(url: str, *, name: str) -> _Content:
+    gdf = read_postgis(url, name=name)
+    return _Content(gdf, gdf, buildings=False, label=url.rpartition("#")[2], node=True)
 
 
 def _read_csv(path: Path, *, name: str) -> _Content:
@@ -489,6 +514,8 @@ _READERS: dict[str, Callable[..., _Content]] = {
     ".osm": _read_osm_xml,
     ".osm.bz2": _read_osm_xml,
     ".xml": _read_osm_xml,
+    ".osm.pbf": _read_pbf,
+    ".pbf": _read_pbf,
     ".csv": _read_csv,
     ".txt": _read_csv,
     ".gpkg": _read_vector,
@@ -511,6 +538,8 @@ def _content(source: object, *, name: str) -> _Content:
         return _Content(source, None, buildings=False, label="graph")
     if isinstance(source, gpd.GeoDataFrame):
         return _Content(source, source, buildings=False, label="geodataframe")
+    if is_postgis_url(source):  # postgresql://...#schema.table
+        return _read_postgis(str(source), name=name)
     if not isinstance(source, str | Path):
         msg = f"{name} must be a file path, a GeoDataFrame or an osmnx graph; got {source!r}."
         raise InputValidationError(msg)
@@ -611,6 +640,9 @@ def _streets_from(content: _Content, *, crs: str | pyproj.CRS | None) -> gpd.Geo
     gdf = gdf.loc[lines].explode(index_parts=False).reset_index(drop=True)
     target = crs if crs is not None else choose_metric_crs(gdf)
     gdf = to_crs(gdf, target, name="streets")
+    noding = None
+    if content.node:  # a line per way or per street: split where lines meet
+        gdf, noding = node_lines(gdf)
     out = gpd.GeoDataFrame(
         {
             "street_id": np.arange(len(gdf), dtype=np.int64),
@@ -624,6 +656,8 @@ def _streets_from(content: _Content, *, crs: str | pyproj.CRS | None) -> gpd.Geo
         crs=gdf.crs,
     )
     out["length_m"] = out.geometry.length.to_numpy()
+    if noding is not None:
+        out.attrs["noding"] = dataclasses.asdict(noding)
     return out
 
 
