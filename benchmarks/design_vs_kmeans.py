@@ -77,7 +77,7 @@ def kmeans_design(plan: fibreplan.Plan, *, seed: int = 0) -> dict[str, float]:
     for d in range(n_dp):
         dist[d] = nx.single_source_dijkstra_path_length(T, int(dp_node[d]), weight="length_m")
     along = np.array([dist[dp_of[i]][int(pnode[i])] + drop[i] for i in range(len(prem))])
-    violations = int((along > rules.max_drop_m + 1e-6).sum())
+    violations = int((along > plan.trench_rules.max_drop_m + 1e-6).sum())
     # fibres: distribution cabinet->DP (one per secondary splitter), feeder headend->cabinet
     lengths = {tuple(sorted(e)): T.edges[e]["length_m"] for e in T.edges}
     dist_f, feed_f = dict.fromkeys(lengths, 0), dict.fromkeys(lengths, 0)
