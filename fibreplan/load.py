@@ -1,7 +1,8 @@
 """Stage 1 — load streets and premises into one projected, metric CRS.
 
-Takes OSM XML files, GeoPackage/GeoJSON/CSV files, osmnx graphs or
-GeoDataFrames; gives two GeoDataFrames:
+Takes OSM XML and PBF files, GeoPackage/GeoJSON/CSV files, PostGIS tables
+(``postgresql://user@host/db#schema.table``), osmnx graphs or GeoDataFrames;
+gives two GeoDataFrames:
 
 * ``gdf_streets`` — LineStrings with ``street_id``, ``highway``, ``name``,
   ``surface``, ``sidewalk``, ``footway``, ``lanes``, ``osmid`` and ``length_m``.
@@ -12,7 +13,11 @@ GeoDataFrames; gives two GeoDataFrames:
 Both share one CRS: EPSG:27700 inside Great Britain, else the local UTM zone.
 Each file is read once, by the reader for its format (the ``_READERS`` table,
 keyed by file-name ending); :func:`load_inputs` reads an OSM XML file given as
-both streets and premises once.
+both streets and premises once. OSM ways (XML and PBF) are split at the nodes
+they share; street lines from GDAL files and PostGIS tables, often one line per
+way or per street running through junctions, are noded
+(:func:`fibreplan._noding.node_lines`: split at shared vertices, touching ends
+and crossings at grade) and the counts logged.
 Nothing is dropped silently: rows with empty or invalid geometry are kept and
 flagged by the trench stage.
 """
@@ -602,9 +607,10 @@ def load_streets(
     Parameters
     ----------
     source : str, pathlib.Path, networkx.MultiDiGraph or geopandas.GeoDataFrame
-        An OSM XML file (``.osm``/``.osm.bz2``), a vector file of lines
-        (GeoPackage, GeoJSON, Shapefile; must carry a CRS), an osmnx graph, or
-        a GeoDataFrame of lines.
+        An OSM XML or PBF file (``.osm``/``.osm.bz2``/``.osm.pbf``), a vector
+        file of lines (GeoPackage, GeoJSON, Shapefile; must carry a CRS; noded),
+        a PostGIS table (``postgresql://...#schema.table``; noded), an osmnx
+        graph, or a GeoDataFrame of lines (used as given).
     crs : str or pyproj.CRS, optional
         Projected CRS to compute in; default chosen from the location.
 
