@@ -1,0 +1,196 @@
+"""End to end through the CLI: a synthetic town of 20k premises, planned twice.
+
+The town comes from :func:`street_instances.town_layout` (a jittered 80 m
+street grid, premises every 8-15 m along each street, 3-20 m drops, on both
+sides of the street). It is written as a GeoPackage of residential street
+centrelines and a CSV of premises (``easting,northing``, EPSG:27700, placed in
+the English Midlands), then ``fibreplan plan`` runs on it in a fresh process,
+twice. The script prints each run's wall time, the seconds of every stage
+from its ``summary.json`` (with the stage's share of the run), and whether the
+two summaries are identical apart from their ``seconds``.
+
+Usage::
+
+    python benchmarks/town_cli.py                        # 20k premises, --method auto
+    python benchmarks/town_cli.py --premises 100000 --method heuristic --keep out/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from street_instances import TownLayout  # the sibling script, found via sys.path
+from street_instances import town_layout
+
+#: Where the town is put (British National Grid metres, near Leicester).
+ORIGIN_E, ORIGIN_N = 455_000.0, 300_000.0
+STAGES = ("load", "trench", "optimise", "design", "cost", "layers", "gpkg", "map")
+
+
+def write_town(town: TownLayout, folder: Path) -> tuple[Path, Path]:
+    """Write the town's streets (GeoPackage) and premises (CSV) into ``folder``.
+
+    Parameters
+    ----------
+    town : TownLayout
+        The layout from :func:`street_instances.town_layout`.
+    folder : pathlib.Path
+        Existing folder.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        ``(streets.gpkg, premises.csv)``.
+    """
+    xy = town.corner_xy + np.array([ORIGIN_E, ORIGIN_N])
+    a, b = xy[town.link_u], xy[town.link_v]
+    lines = shapely.linestrings(np.stack([a, b], axis=1).reshape(-1, 2),
+                                indices=np.repeat(np.arange(a.shape[0]), 2))  # fmt: skip
+    streets = gpd.GeoDataFrame(
+        {
+            "highway": "residential",
+            "name": [f"Street {i}" for i in range(a.shape[0])],
+        },
+        geometry=lines,
+        crs="EPSG:27700",
+    )
+    link = town.premises_link
+    direction = (b - a)[link] / np.linalg.norm((b - a)[link], axis=1)[:, None]
+    normal = np.column_stack([-direction[:, 1], direction[:, 0]])
+    side = np.where(np.arange(link.size) % 2 == 0, 1.0, -1.0)  # both sides of the street
+    at = a[link] + direction * town.premises_pos_m[:, None]
+    where = at + normal * (town.drop_m * side)[:, None]
+    premises = pd.DataFrame(
+        {
+            "premises_id": [f"P{i}" for i in range(link.size)],
+            "easting": where[:, 0].round(2),
+            "northing": where[:, 1].round(2),
+            "class": "residential",
+        }
+    )
+    s_path, p_path = folder / "streets.gpkg", folder / "premises.csv"
+    streets.to_file(s_path, engine="pyogrio")
+    premises.to_csv(p_path, index=False)
+    return s_path, p_path
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("fibreplan")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("fibreplan")
+    return [found] if found else [sys.executable, "-m", "fibreplan.cli"]
+
+
+def run_cli(streets: Path, premises: Path, out: Path, extra: list[str]) -> tuple[float, dict]:
+    """Run ``fibreplan plan`` in a fresh process; return its wall seconds and summary.
+
+    Parameters
+    ----------
+    streets, premises : pathlib.Path
+        Input files.
+    out : pathlib.Path
+        Output folder (must not hold a plan yet).
+    extra : list of str
+        More CLI arguments (``--method``, ``--time-limit``, ...).
+
+    Returns
+    -------
+    tuple
+        Wall seconds of the process, and its ``summary.json``.
+    """
+    cmd = [*_command(), "plan", "--streets", str(streets), "--premises", str(premises),
+           "--out", str(out), "-q", *extra]  # fmt: skip
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    return wall, json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def without_seconds(value: Any) -> Any:
+    """Return ``value`` with every ``seconds`` key removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [without_seconds(v) for v in value]
+    return value
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _differences(va, vb, f"{prefix}{key}.")
+        elif va != vb:
+            out.append(f"{prefix}{key}: {va!r} != {vb!r}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate the town, plan it twice through the CLI, print stage times and the check."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--premises", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--method", default="auto", choices=["auto", "heuristic", "exact"])
+    parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
+    args = parser.parse_args(argv)
+
+    folder = Path(tempfile.mkdtemp(prefix="fibreplan-town-")) if args.keep is None else args.keep
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    town = town_layout(args.premises, seed=args.seed)
+    streets, premises = write_town(town, folder)
+    print(f"town: {town.premises_link.size:,} premises, {town.link_u.size:,} street links "
+          f"(written in {time.perf_counter() - t0:.1f} s to {folder})")  # fmt: skip
+    extra = ["--method", args.method]
+    if args.time_limit is not None:
+        extra += ["--time-limit", str(args.time_limit)]
+    summaries = []
+    header = " ".join(f"{s:>9}" for s in STAGES)
+    print(f"{'run':>4} {'wall s':>7} {header}  (seconds; share of the run's wall time)")
+    for run in range(args.runs):
+        out = folder / f"out{run}"
+        if out.exists():
+            shutil.rmtree(out)
+        wall, s = run_cli(streets, premises, out, extra)
+        summaries.append(s)
+        sec = s["seconds"]
+        stage = [sec.get(k, float("nan")) for k in STAGES]
+        print(f"{run + 1:>4} {wall:>7.2f} " + " ".join(f"{v:>9.2f}" for v in stage))
+        print(f"{'':>12} " + " ".join(f"{v / wall:>9.1%}" for v in stage))
+    first = summaries[0]
+    opt = first["optimiser"]
+    print(f"plan: {first['premises_connected']:,} of {first['premises_total']:,} premises "
+          f"connected, {first['trench_m'] / 1000:,.2f} km trench, "
+          f"£{first['cost_total_gbp']:,.0f}; optimiser "
+          f"{opt['method']} gap {opt['gap_pct']:.4f} %, proven {opt['proven_optimal']}, "
+          f"time limit hit {opt.get('time_limit_hit')}")  # fmt: skip
+    base = without_seconds(first)
+    diffs = [d for s in summaries[1:] for d in _differences(base, without_seconds(s))]
+    print("identical summaries (ignoring seconds):", not diffs)
+    for d in diffs:
+        print("  differs:", d)
+    if args.keep is None:
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()
