@@ -311,6 +311,7 @@ _TOOLTIP_CSS_TEMPLATE = """
 def _geojson_class() -> type:
     """Return the map element class of one GeoJSON layer part (built once, on first use)."""
     from branca.element import Element
+    from branca.element import Figure
     from branca.element import MacroElement
     from offlinefolium.template import Template
 
@@ -328,13 +329,18 @@ def _geojson_class() -> type:
         """A GeoJSON FeatureCollection drawn with one style and a tooltip table."""
 
         _template = Template(_GEOJSON_TEMPLATE)
+        data: dict[str, Any]
 
-        def render(self, **kwargs: Any) -> None:
+        def render(self, **kwargs: Any) -> Any:
             name = self.get_name()
+            figure = self.get_root()
+            if not isinstance(figure, Figure):  # pragma: no cover - always inside a map
+                msg = "a GeoJSON layer renders only inside a map"
+                raise TypeError(msg)
             # "</" could close the <script> element early; "<\/" is the same JSON string
             text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
             text = text.replace("</", "<\\/")
-            self.get_root().script.add_child(
+            figure.script.add_child(
                 _RawScript(
                     "var fibreplan_data = window.fibreplan_data || {};\n"
                     f"fibreplan_data[{json.dumps(name)}] = {text};\n"

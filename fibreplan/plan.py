@@ -322,11 +322,13 @@ def _load_existing(
         if not path.is_file():
             msg = f"existing: no such file '{path}'."
             raise InputValidationError(msg)
-        existing = gpd.read_file(path, engine="pyogrio")
-    if existing.crs is None:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    else:
+        gdf = existing
+    if gdf.crs is None:
         msg = "existing has no CRS; set it (e.g. gdf.set_crs('EPSG:27700')) or save it with one."
         raise CRSError(msg)
-    return existing.to_crs(crs)
+    return gdf.to_crs(crs)
 
 
 def _load(
