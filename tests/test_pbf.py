@@ -136,3 +136,23 @@ def test_real_extract_splits_like_noding_the_gdal_ways():
 
 def _wkt_set(gdf):
     return sorted(shapely.to_wkt(shapely.set_precision(gdf.geometry.to_numpy(), 1e-3)))
+
+
+def test_pbf_loads_as_streets_and_premises_through_the_reader_table():
+    """One .osm.pbf gives both inputs, in EPSG:27700, with the OSM XML path's columns."""
+    from fibreplan.load import _NOT_TRENCHABLE
+    from fibreplan.load import load_inputs
+
+    streets, premises = load_inputs(LEEDS, LEEDS)
+    assert streets.crs.to_epsg() == premises.crs.to_epsg() == 27700
+    for col in ("street_id", "osmid", "highway", "name", "surface", "lanes", "length_m"):
+        assert col in streets
+    assert not streets["highway"].isin(list(_NOT_TRENCHABLE)).any()
+    # untrenchable ways (steps, ...) are left out before splitting, so they split nothing
+    raw, buildings = read_pbf(LEEDS, exclude_highway=_NOT_TRENCHABLE)
+    assert len(streets) == len(raw) < 347
+    assert streets["length_m"].sum() == pytest.approx(raw.to_crs(27700).length.sum())
+    assert premises["premises_id"].str.match(r"^(way|relation|node)/\d+$").all()
+    assert premises["premises_id"].is_unique
+    assert len(premises) <= len(buildings)
+    assert set(premises.geom_type) == {"Point"}
