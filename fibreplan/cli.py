@@ -90,10 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--tiny", action="store_true", help="use the two-block fixture instead")
     common(demo)
     run = sub.add_parser("plan", help="plan from your own street and premises files")
-    run.add_argument("--streets", required=True, type=Path, help="OSM XML, GeoPackage or GeoJSON")
-    run.add_argument("--premises", required=True, type=Path,
-                     help="OSM XML (buildings), GeoPackage/GeoJSON points, or CSV with "
-                     "lon/lat or easting/northing columns")  # fmt: skip
+    # str, not Path: a PostGIS URL (postgresql://host/db#schema.table) is not a path
+    run.add_argument("--streets", required=True, type=str,
+                     help="OSM XML or PBF, GeoPackage or GeoJSON, or a PostGIS table "
+                     "(postgresql://user@host/db#schema.table)")  # fmt: skip
+    run.add_argument("--premises", required=True, type=str,
+                     help="OSM XML or PBF (buildings), GeoPackage/GeoJSON points, CSV with "
+                     "lon/lat or easting/northing columns, or a PostGIS table")  # fmt: skip
     common(run)
     for name, what in (("cost-book", "cost book"), ("design-rules", "design rules")):
         book = sub.add_parser(name, help=f"print the default {what} as TOML, to edit")

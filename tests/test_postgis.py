@@ -10,6 +10,7 @@ binaries or the PostGIS extension the tests skip, unless
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -168,3 +169,20 @@ def test_unreachable_database_is_a_one_line_error():
     port = _free_port()  # nothing listens there
     with pytest.raises(InputValidationError, match="could not read from PostGIS"):
         read_postgis(f"postgresql://nobody@127.0.0.1:{port}/db#t", name="premises")
+
+
+def test_cli_plans_from_postgis_tables(postgis_url, tmp_path):
+    from fibreplan.cli import main
+
+    streets, premises = demo_data(tiny=True)
+    write_postgis({"streets": streets, "premises": premises}, postgis_url + "#cli")
+    out = tmp_path / "out"
+    args = ["plan", "--streets", postgis_url + "#cli.streets"]
+    args += ["--premises", postgis_url + "#cli.premises", "--out", str(out), "--no-basemap"]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["premises_total"] == len(premises)
+    assert (
+        summary["premises_connected"]
+        == fibreplan.plan(streets, premises).summary["premises_connected"]
+    )
