@@ -358,3 +358,125 @@ def test_steinlib_b_exact(name):
     heur = steiner_tree_csr(A, t, method="heuristic")
     check_tree(A, heur, t)
     assert heur.lower_bound <= opt <= heur.cost
+
+
+# ---------------------------------------------------------------- zero-weight edges
+def _csr(n, edges):
+    u, v, w = zip(*edges, strict=True)
+    return sp.csr_array(sp.coo_array((np.asarray(w, dtype=float), (u, v)), shape=(n, n)))
+
+
+@pytest.mark.parametrize("method", ["heuristic", "exact", "auto"])
+def test_zero_weight_cycle(method):
+    # a zero-weight triangle 0-1-2; terminal 3 hangs off 2 (5) and off 0 (7)
+    A = _csr(4, [(0, 1, 0.0), (1, 2, 0.0), (2, 0, 0.0), (2, 3, 5.0), (0, 3, 7.0)])
+    assert A.nnz == 5  # the zeros are stored: they are edges
+    res = steiner_tree_csr(A, [0, 3], method=method)
+    check_tree(canonical_csr(A), res, np.array([0, 3]))
+    assert res.cost == 5.0
+    assert res.optimal
+    assert [2, 3] in res.edges.tolist()
+    assert res.edges.shape[0] in (2, 3)  # 0-2 directly, or 0-1-2; never the whole cycle
+
+
+@pytest.mark.parametrize("method", ["heuristic", "exact", "auto"])
+def test_terminals_joined_only_by_zero_edges(method):
+    A = _csr(4, [(0, 1, 0.0), (1, 2, 0.0), (0, 2, 3.0), (2, 3, 1.0)])
+    res = steiner_tree_csr(A, [0, 2], method=method)
+    assert res.edges.tolist() == [[0, 1], [1, 2]]
+    assert res.cost == 0.0
+    assert res.lower_bound == 0.0
+    assert res.optimal
+
+
+def test_zero_spoke_makes_the_hub_a_terminal():
+    # a-h costs nothing, so h joins b and c for 2 + 2 instead of a-b, a-c at 3 + 3
+    a, b, c, h = 0, 1, 2, 3
+    A = _csr(4, [(a, h, 0.0), (b, h, 2.0), (c, h, 2.0), (a, b, 3.0), (a, c, 3.0), (b, c, 10.0)])
+    for method in ("heuristic", "auto"):
+        res = steiner_tree_csr(A, [a, b, c], method=method)
+        assert res.edges.tolist() == [[0, 3], [1, 3], [2, 3]]
+        assert res.cost == 4.0
+        assert res.optimal
+
+
+def test_dense_zero_means_no_edge():
+    # dense input: the 0 between 0 and 2 is no edge, so the tree goes round by 1
+    A = np.array([[0, 1.0, 0], [1.0, 0, 1.0], [0, 1.0, 0]])
+    res = steiner_tree_csr(A, [0, 2])
+    assert res.edges.tolist() == [[0, 1], [1, 2]]
+    assert res.cost == 2.0
+
+
+def test_networkx_zero_weight_edges():
+    G = nx.Graph()
+    G.add_edge("s", "x", weight=0)
+    G.add_edge("x", "y", weight=0)
+    G.add_edge("y", "p", weight=4)
+    G.add_edge("s", "p", weight=5)
+    T = steiner_tree(G, ["s", "p"])
+    assert sorted(map(sorted, T.edges)) == [["p", "y"], ["s", "x"], ["x", "y"]]
+    assert T.graph["cost"] == 4.0
+    assert T.graph["optimal"]
+
+
+@FAST
+@given(instances(max_nodes=8), st.integers(0, 2**32 - 1))
+def test_zero_weights_match_brute_force(inst, seed):
+    A, t = inst
+    rng = np.random.default_rng(seed)
+    coo = sp.triu(A, k=1, format="coo")
+    w = coo.data.copy()
+    w[rng.random(w.size) < 0.3] = 0.0
+    Z = sp.coo_array((np.r_[w, w], (np.r_[coo.row, coo.col], np.r_[coo.col, coo.row])), A.shape)
+    # the oracle sees each zero as a tiny weight (its MSTs drop stored zeros)
+    eps = canonical_csr(sp.coo_array((np.maximum(Z.data, 1e-7), (Z.row, Z.col)), A.shape))
+    opt = brute_force(eps, t)
+    for method in ("exact", "auto", "heuristic"):
+        res = steiner_tree_csr(Z, t, method=method)
+        check_tree(canonical_csr(Z), res, t)
+        assert res.lower_bound <= opt + 1e-5
+        if method != "heuristic":
+            assert res.optimal
+            assert res.cost == pytest.approx(opt, abs=1e-5)
+
+
+# ---------------------------------------------------------------- determinism, auto
+def _gap_instance(seed: int = 3, n: int = 160, k: int = 30):
+    """A random sparse graph on which the heuristic's bound leaves a gap."""
+    rng = np.random.default_rng(seed)
+    G = nx.connected_watts_strogatz_graph(n, 4, 0.3, seed=seed)
+    u, v = np.asarray(G.edges).T
+    w = rng.integers(1, 50, size=u.size).astype(float)
+    A = canonical_csr(sp.coo_array((w, (u, v)), shape=(n, n)))
+    return A, rng.choice(n, size=k, replace=False).astype(np.int64)
+
+
+def test_auto_is_deterministic_and_never_worse_than_heuristic():
+    for seed in range(3):
+        A, t = _gap_instance(seed)
+        heur = steiner_tree_csr(A, t, method="heuristic")
+        first = steiner_tree_csr(A, t, method="auto")
+        again = steiner_tree_csr(A, t, method="auto")
+        np.testing.assert_array_equal(first.edges, again.edges)
+        assert (first.cost, first.lower_bound, first.optimal) == (
+            again.cost,
+            again.lower_bound,
+            again.optimal,
+        )
+        assert not first.time_limit_hit
+        check_tree(A, first, t)
+        assert first.cost <= heur.cost
+        assert first.lower_bound >= heur.lower_bound
+
+
+@FAST
+@given(instances(integer=False))
+def test_auto_never_worse_than_heuristic_and_proves_small_ones(inst):
+    A, t = inst
+    heur = steiner_tree_csr(A, t, method="heuristic")
+    auto = steiner_tree_csr(A, t, method="auto")
+    check_tree(A, auto, t)
+    assert auto.cost <= heur.cost + 1e-9
+    assert auto.optimal  # nine nodes are far inside auto's work budget
+    assert auto.cost == pytest.approx(brute_force(A, t))

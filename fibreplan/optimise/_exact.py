@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from fibreplan._csr import canonical_csr
+from fibreplan.optimise._bound import dual_ascent_cuts
 from fibreplan.optimise._graph import canonical_edges
 
 __all__ = ["ExactResult", "WorkLimits", "solve_exact"]
@@ -47,6 +48,8 @@ _NESTED = 3
 _FRONT = True
 #: Run the LP-guided primal heuristic every this many LP rounds.
 _PRIMAL_EVERY = 3
+#: Start the LP with the cuts of this many dual-ascent steps at most (Wong 1984).
+_DA_CUTS = 600
 _SCALE = 1_000_000  # integer capacity scale for scipy's maximum_flow
 
 
@@ -61,6 +64,12 @@ class WorkLimits:
         with new connectivity cuts; None: no limit.
     max_mip_nodes : int or None
         Branch-and-bound nodes of one HiGHS MIP solve; None: no limit.
+
+    Notes
+    -----
+    Under a round limit the MIP phase runs only after the cutting-plane LP
+    has converged (no violated cut left): an LP stopped early makes a weak
+    MIP whose root alone can cost more than the rest of the search.
     """
 
     max_rounds: int | None = None
@@ -333,6 +342,8 @@ class _Search:
         self.h.addVars(narc, np.zeros(narc), self.ub_col)
         self.h.changeColsCost(narc, np.arange(narc, dtype=np.int32), self.cut.cost)
         _base_rows(self.cut, tmask).into(self.h)
+        # Wong's dual-ascent cuts make a strong starting LP (as in SCIP-Jack)
+        _add_cut_rows(self.h, dual_ascent_cuts(self.Ac, self.tc, root=root, max_steps=_DA_CUTS))
         self.x = np.zeros(narc)
 
     def bound_of(self, value: float) -> float:
@@ -394,6 +405,8 @@ class _Search:
             sol = self.h.getSolution()
             self.x = np.asarray(sol.col_value)
             lp_val = self.h.getInfo().objective_function_value
+            # the LP over some of the cuts relaxes the full one: a valid bound every round
+            self.lower = max(self.lower, self.bound_of(lp_val))
             if rounds % _PRIMAL_EVERY == 0:
                 self.primal(lp_val)
             if math.isfinite(self.upper_bound):
@@ -403,7 +416,6 @@ class _Search:
             cuts = self.cut.separate(self.x)
             rounds += 1
             if not cuts:
-                self.lower = max(self.lower, self.bound_of(lp_val))
                 logger.debug("exact: LP done after %d rounds, %d arcs fixed", rounds, fixed)
                 return True
             _add_cut_rows(self.h, cuts)
@@ -534,7 +546,7 @@ def solve_exact(
     if lp_done and s.lower >= s.upper_bound - 1e-9 * max(1.0, s.upper_bound):
         # the incumbent (LP-guided or the caller's heuristic tree) is optimal
         return s.result(optimal=True)
-    if s.time_limit_hit:
+    if s.time_limit_hit or (limits.max_rounds is not None and not lp_done):
         return s.result(optimal=False)
     return s.result(optimal=s.mip_phase(warm_edges, limits))
 
