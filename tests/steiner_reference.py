@@ -20,8 +20,10 @@ def reverse_index(A: sp.csr_array) -> np.ndarray:
     return np.lexsort((rows, A.indices)).astype(np.int64)
 
 
-def dual_ascent(A: sp.csr_array, terminals: np.ndarray, root: int) -> tuple[float, np.ndarray]:
-    """Wong's dual ascent (1984): lower bound and reduced arc costs (aligned with ``A.data``).
+def dual_ascent(
+    A: sp.csr_array, terminals: np.ndarray, root: int
+) -> tuple[float, np.ndarray, list[list[int]]]:
+    """Wong's dual ascent (1984): bound, reduced arc costs (aligned with ``A.data``), cuts.
 
     The active terminal of smallest current cut is grown first (ties: smaller
     node); a terminal stops when the nodes reaching it by zero-reduced-cost
@@ -43,6 +45,7 @@ def dual_ascent(A: sp.csr_array, terminals: np.ndarray, root: int) -> tuple[floa
             heap.append((len(in_arcs[x]), x))
     heapq.heapify(heap)
     lb = 0.0
+    cuts = []
     while heap:
         _, x = heapq.heappop(heap)
         if not active[x]:
@@ -73,8 +76,9 @@ def dual_ascent(A: sp.csr_array, terminals: np.ndarray, root: int) -> tuple[floa
         for a in live:
             rc[a] = max(0.0, rc[a] - delta)
         lb += delta
+        cuts.append(sorted(live))
         heapq.heappush(heap, (len(live), x))
-    return lb, rc
+    return lb, rc, cuts
 
 
 def prune_leaves(edges: list[tuple[int, int]], terminals: set[int]) -> list[tuple[int, int]]:

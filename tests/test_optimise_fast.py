@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from fibreplan.optimise import _jit
 from fibreplan.optimise import steiner_tree_csr
 from fibreplan.optimise._bound import _reverse_index
+from fibreplan.optimise._bound import dual_ascent_cuts
 from fibreplan.optimise._fast import _Arrays
 from fibreplan.optimise._fast import fast_heuristic
 from fibreplan.optimise._graph import canonical_csr
@@ -99,7 +100,7 @@ def test_compiled_dual_ascent_equals_the_reference(
     if t.size < 2:
         return
     root = int(t[pick % t.size])
-    ref_lb, ref_rc = reference_dual_ascent(A, t, root)
+    ref_lb, ref_rc, ref_cuts = reference_dual_ascent(A, t, root)
     lb, rc, _ = _jit.dual_ascent(
         A.indptr.astype(np.int64),
         A.indices.astype(np.int64),
@@ -111,6 +112,9 @@ def test_compiled_dual_ascent_equals_the_reference(
     )
     assert lb == pytest.approx(ref_lb)
     np.testing.assert_allclose(rc, ref_rc)
+    # the cuts recovered from the kernel step by step are the reference's cuts
+    cuts = dual_ascent_cuts(A, t, root=root, max_steps=10_000)
+    assert [c.tolist() for c in cuts] == ref_cuts
     assert np.all(rc >= 0)
     assert lb <= _brute_optimum(A, t) + 1e-9
 
