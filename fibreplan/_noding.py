@@ -120,6 +120,8 @@ def split_at_shared_vertices(
     line's own first and last vertex never split it. O(n log n).
     """
     n = len(node_ids)
+    if n == 0:
+        return np.array([], dtype=object), np.array([], dtype=np.int64), np.zeros(0, dtype=bool)
     starts = np.concatenate(([0], np.cumsum(n_vertices)[:-1])).astype(np.int64)
     line_of = np.repeat(np.arange(len(n_vertices)), n_vertices)
     pos = np.arange(n) - starts[line_of]

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import shapely
 
@@ -68,21 +69,21 @@ class _Ways:
 
 @dataclass
 class _Buildings:
-    wkb: list[bytes] = field(default_factory=list)
+    wkb: list[str] = field(default_factory=list)  # hex WKB, as libosmium writes it
     element: list[str] = field(default_factory=list)
     osm_id: list[int] = field(default_factory=list)
     tags: list[dict[str, str]] = field(default_factory=list)
 
 
-def _keep_tags(tags: object, keys: Collection[str]) -> dict[str, str]:
+def _keep_tags(tags: osmium.osm.TagList, keys: Collection[str]) -> dict[str, str]:
     """Return the tags whose key is in ``keys`` or starts with a ``prefix:`` in ``keys``."""
     prefixes = tuple(k for k in keys if k.endswith(":"))
-    return {t.k: t.v for t in tags if t.k in keys or t.k.startswith(prefixes)}  # type: ignore[attr-defined]
+    return {t.k: t.v for t in tags if t.k in keys or t.k.startswith(prefixes)}
 
 
-def _add_way(ways: _Ways, w: object, street_tags: Collection[str]) -> None:
+def _add_way(ways: _Ways, w: osmium.osm.Way, street_tags: Collection[str]) -> None:
     refs, lons, lats = [], [], []
-    for n in w.nodes:  # type: ignore[attr-defined]
+    for n in w.nodes:
         if n.location.valid():
             refs.append(n.ref)
             lons.append(n.lon)
@@ -91,8 +92,8 @@ def _add_way(ways: _Ways, w: object, street_tags: Collection[str]) -> None:
             ways.n_missing_nodes += 1
     if len(refs) < 2:
         return
-    ways.way_ids.append(w.id)  # type: ignore[attr-defined]
-    ways.tags.append(_keep_tags(w.tags, street_tags))  # type: ignore[attr-defined]
+    ways.way_ids.append(w.id)
+    ways.tags.append(_keep_tags(w.tags, street_tags))
     ways.node_refs.extend(refs)
     ways.lon.extend(lons)
     ways.lat.extend(lats)
@@ -107,8 +108,6 @@ def _scan(
     exclude_highway: Collection[str],
 ) -> tuple[_Ways, _Buildings]:
     """Read highway ways (with node ids and locations) and building areas/nodes in one pass."""
-    import osmium
-
     wkb = osmium.geom.WKBFactory()
     ways, buildings = _Ways(), _Buildings()
     fp = (
@@ -117,25 +116,24 @@ def _scan(
         .with_filter(osmium.filter.KeyFilter("highway", "building"))
     )
     for obj in fp:
-        tags = obj.tags
-        if obj.is_way():
-            if "highway" in tags and tags["highway"] not in exclude_highway:
+        if isinstance(obj, osmium.osm.Way):
+            highway = obj.tags.get("highway")
+            if highway is not None and highway not in exclude_highway:
                 _add_way(ways, obj, street_tags)
-        elif "building" in tags and (obj.is_area() or obj.is_node()):
+        elif isinstance(obj, osmium.osm.Area | osmium.osm.Node) and "building" in obj.tags:
             try:
-                geom = wkb.create_multipolygon(obj) if obj.is_area() else wkb.create_point(obj)
+                if isinstance(obj, osmium.osm.Area):
+                    geom = wkb.create_multipolygon(obj)
+                    element, osm_id = ("way" if obj.from_way() else "relation"), obj.orig_id()
+                else:
+                    geom, element, osm_id = wkb.create_point(obj), "node", obj.id
             except RuntimeError:  # an unclosed ring or a node without location
                 logger.warning("PBF: building %s has no valid geometry; left out", obj)
                 continue
-            if obj.is_area():
-                element = "way" if obj.from_way() else "relation"
-                osm_id = obj.orig_id()
-            else:
-                element, osm_id = "node", obj.id
             buildings.wkb.append(geom)
             buildings.element.append(element)
             buildings.osm_id.append(osm_id)
-            buildings.tags.append(_keep_tags(tags, building_tags))
+            buildings.tags.append(_keep_tags(obj.tags, building_tags))
     return ways, buildings
 
 
@@ -228,7 +226,7 @@ def _streets_frame(ways: _Ways, keys: Collection[str]) -> gpd.GeoDataFrame:
         np.asarray(ways.node_refs, dtype=np.int64),
         np.column_stack([np.asarray(ways.lon), np.asarray(ways.lat)]).reshape(-1, 2),
         n_nodes,
-    ) if len(n_nodes) else (np.array([], dtype=object), np.array([], dtype=np.int64))  # fmt: skip
+    )
     index = pd.RangeIndex(len(lines))
     tags = _tags_frame((ways.tags[i] for i in way_index), index, keys)
     osmid = pd.Series(np.asarray(ways.way_ids, dtype=np.int64)[way_index], index=index)

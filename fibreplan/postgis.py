@@ -70,6 +70,16 @@ def _engine(db_url: str) -> Any:
     return sqlalchemy.create_engine(db_url)
 
 
+def _where(db_url: str) -> str:
+    """Return the host/port/database part of a URL (never the user or password)."""
+    return db_url.rpartition("@")[2]
+
+
+def _reason(err: Exception) -> str:
+    """Return the driver's one-line reason inside a SQLAlchemy error."""
+    return str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+
+
 def _quote(*names: str) -> str:
     return ".".join('"' + n.replace('"', '""') + '"' for n in names)
 
@@ -120,7 +130,7 @@ def read_postgis(url: str, *, name: str = "source") -> gpd.GeoDataFrame:
             query = f"SELECT * FROM {_quote(found[0], table)}"  # noqa: S608 - quoted identifiers
             gdf = gpd.read_postgis(sqlalchemy.text(query), conn, geom_col=found[1])
     except sqlalchemy.exc.SQLAlchemyError as err:
-        msg = f"{name}: could not read from PostGIS ({db_url.split('@')[-1]}): {err.orig or err}"
+        msg = f"{name}: could not read from PostGIS ({_where(db_url)}): {_reason(err)}"
         raise InputValidationError(msg) from err
     finally:
         engine.dispose()
@@ -196,7 +206,7 @@ def write_postgis(
                 )
                 written.append(f"{schema}.{layer}")
     except sqlalchemy.exc.SQLAlchemyError as err:
-        msg = f"could not write to PostGIS ({db_url.split('@')[-1]}): {err.orig or err}"
+        msg = f"could not write to PostGIS ({_where(db_url)}): {_reason(err)}"
         raise InputValidationError(msg) from err
     finally:
         engine.dispose()

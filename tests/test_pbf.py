@@ -156,3 +156,22 @@ def test_pbf_loads_as_streets_and_premises_through_the_reader_table():
     assert premises["premises_id"].is_unique
     assert len(premises) <= len(buildings)
     assert set(premises.geom_type) == {"Point"}
+
+
+def test_pbf_without_streets_gives_an_empty_frame_and_a_named_error(tmp_path):
+    from osmium.osm.mutable import Node
+    from osmium.osm.mutable import Way
+
+    from fibreplan.load import load_streets
+
+    path = tmp_path / "buildings_only.osm.pbf"
+    w = osmium.SimpleWriter(str(path))
+    for i, (x, y) in enumerate([(0, 0), (1, 0), (1, 1), (0, 1)], start=1):
+        w.add_node(Node(id=i, location=(LON0 + x * 1e-4, LAT0 + y * 1e-4)))
+    w.add_way(Way(id=9, nodes=[1, 2, 3, 4, 1], tags={"building": "yes"}))
+    w.close()
+    streets, buildings = read_pbf(path)
+    assert (len(streets), len(buildings)) == (0, 1)
+    assert "osmid" in streets
+    with pytest.raises(InputValidationError, match="streets holds no LineString"):
+        load_streets(path)
