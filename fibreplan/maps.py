@@ -624,8 +624,11 @@ def plan_map(
 
     The Leaflet JavaScript and CSS are embedded in the page by folium-offline,
     so the saved HTML needs no CDN. Each layer is serialised once as GeoJSON
-    (one ``GeoJson`` per style category) rather than as one marker object per
-    feature; above 5,000 features Leaflet draws on a canvas instead of SVG.
+    (one Leaflet ``L.geoJson`` per style category, with one style for all its
+    features) rather than as one marker object per feature; the JSON is written
+    into the page as it is, not through the template engine, and each tooltip
+    value is formatted once per distinct value, so a 20,000-premises plan draws
+    in about 2 s. Above 5,000 features Leaflet draws on a canvas instead of SVG.
     """
     fm = _import_folium()
     prepared: dict[str, gpd.GeoDataFrame] = {}
