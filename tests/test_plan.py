@@ -295,3 +295,20 @@ def test_layers_are_the_contract(streets, premises, headend):
     assert (head.lon, head.lat) == pytest.approx(
         (p.summary["headend"]["lon"], p.summary["headend"]["lat"]), abs=1e-6
     )
+
+
+def test_same_inputs_give_the_same_summary(tmp_path):
+    def without_seconds(value):
+        if isinstance(value, dict):
+            return {k: without_seconds(v) for k, v in value.items() if k != "seconds"}
+        return value
+
+    path = fibreplan.demo_path(tiny=True)
+    a, b = (fibreplan.plan(path, path) for _ in range(2))
+    assert without_seconds(a.summary) == without_seconds(b.summary)
+    assert a.summary["optimiser"]["time_limit_s"] is None
+    sa = json.loads(a.save(tmp_path / "a")["summary"].read_text())
+    sb = json.loads(b.save(tmp_path / "b")["summary"].read_text())
+    assert without_seconds(sa) == without_seconds(sb)
+    assert set(sa["seconds"]) == {"load", "trench", "optimise", "design", "cost", "layers",
+                                  "gpkg", "map"}  # fmt: skip
