@@ -238,6 +238,9 @@ def line_substrings(
     line_index: npt.NDArray[np.int64],
     start_m: npt.NDArray[np.float64],
     end_m: npt.NDArray[np.float64],
+    *,
+    start_xy: npt.NDArray[np.float64] | None = None,
+    end_xy: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.object_]:
     """Cut pieces out of lines, vectorised (``shapely.ops.substring`` for arrays).
 
@@ -249,6 +252,11 @@ def line_substrings(
         Which line each piece is cut from.
     start_m, end_m : numpy.ndarray of float64, shape (k,)
         Distances along each piece's line, metres, with ``start_m <= end_m``.
+    start_xy, end_xy : numpy.ndarray of float64, shape (k, 2), optional
+        Coordinates to give each piece's first and last point instead of the
+        points at ``start_m`` and ``end_m`` on the line (the graph node a
+        piece joins, so that pieces meet their nodes exactly); the vertices
+        of the line strictly between ``start_m`` and ``end_m`` are kept.
 
     Returns
     -------
@@ -272,8 +280,16 @@ def line_substrings(
     hi = np.searchsorted(key, end_m + offset[inverse], side="left")
     hi = np.maximum(hi, lo)
     inner = hi - lo
-    a = shapely.get_coordinates(shapely.line_interpolate_point(uniq[inverse], start_m))
-    b = shapely.get_coordinates(shapely.line_interpolate_point(uniq[inverse], end_m))
+    a = (
+        shapely.get_coordinates(shapely.line_interpolate_point(uniq[inverse], start_m))
+        if start_xy is None
+        else np.asarray(start_xy, dtype=np.float64)
+    )
+    b = (
+        shapely.get_coordinates(shapely.line_interpolate_point(uniq[inverse], end_m))
+        if end_xy is None
+        else np.asarray(end_xy, dtype=np.float64)
+    )
     n_out = inner + 2
     piece = np.repeat(np.arange(k), n_out)
     base = np.concatenate([[0], np.cumsum(n_out)[:-1]])
@@ -535,27 +551,32 @@ def _break_lines(
 ) -> _Breaks:
     """Cut every trench line at its ends, its drop points and its mid-block crossing points.
 
-    Positions closer than ``_SNAP_M`` on one line are one node; the line ends
-    keep the junction-corner nodes of :func:`_trench_lines`.
+    Positions are rounded to ``_SNAP_M``; equal positions on one line are
+    one node, and positions within ``_SNAP_M / 2`` of a line end are that
+    end, which keeps the junction-corner node of :func:`_trench_lines`.
     """
     lines = tl.geometry
     lengths = shapely.length(lines)
     s, n_fixed = lines.size, tl.n_nodes
     attach = snap_line >= 0
     a_line = snap_line[attach]
-    a_pos = np.clip(np.round(snap_pos[attach] / _SNAP_M) * _SNAP_M, 0.0, lengths[a_line])
+    a_pos = _on_line(snap_pos[attach], lengths[a_line])
     # mid-block crossings: matching points on both sides of long two-sided roads
     m_left, m_right, m_frac = _mid_block_points(tl, lengths, spacing_m=crossing_spacing_m)
     m_line = np.concatenate([m_left, m_right])
-    m_pos = np.round(np.concatenate([m_frac, m_frac]) * lengths[m_line] / _SNAP_M) * _SNAP_M
+    m_pos = _on_line(np.concatenate([m_frac, m_frac]) * lengths[m_line], lengths[m_line])
     # breakpoints are (starts, ends, drop points, mid-block points)
     bp_line = np.concatenate([np.arange(s), np.arange(s), a_line, m_line])
     bp_pos = np.concatenate([np.zeros(s), lengths, a_pos, m_pos])
     bp_node = np.concatenate([tl.start_node, tl.end_node, np.full(a_line.size + m_line.size, -1)])
+    is_end = np.concatenate(
+        [np.zeros(s, bool), np.ones(s, bool), np.zeros(bp_node.size - 2 * s, bool)]
+    )
     order = np.lexsort((bp_node == -1, bp_pos, bp_line))  # line ends first at equal position
-    bp_line, bp_pos, bp_node = bp_line[order], bp_pos[order], bp_node[order]
+    bp_line, bp_pos, bp_node, is_end = bp_line[order], bp_pos[order], bp_node[order], is_end[order]
     new = np.ones(bp_line.size, dtype=bool)
-    new[1:] = (bp_line[1:] != bp_line[:-1]) | (bp_pos[1:] - bp_pos[:-1] > _SNAP_M / 2)
+    # a line's end node never merges with its start node, even on a line shorter than _SNAP_M
+    new[1:] = (bp_line[1:] != bp_line[:-1]) | (bp_pos[1:] != bp_pos[:-1]) | is_end[1:]
     group = np.cumsum(new) - 1
     g_node = np.full(group[-1] + 1, -1, dtype=np.int64)
     has_node = bp_node >= 0
@@ -583,6 +604,20 @@ def _break_lines(
         mid_right=mid_nodes[m_left.size :],
         mid_street=tl.street[m_left],
     )
+
+
+def _on_line(
+    pos: npt.NDArray[np.float64], length: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Round positions along lines to ``_SNAP_M`` (metres), snapping those near an end to it.
+
+    A position within ``_SNAP_M / 2`` of a line end becomes exactly that end
+    (0 or the line's length), so that it joins the end's node.
+    """
+    r = np.round(pos / _SNAP_M) * _SNAP_M
+    to_start = r <= np.minimum(_SNAP_M / 2, length / 2)
+    to_end = ~to_start & (r >= length - _SNAP_M / 2)
+    return np.where(to_start, 0.0, np.where(to_end, length, r))
 
 
 class _Edges(NamedTuple):
@@ -619,7 +654,11 @@ def _stretch_edges(
     line = br.line[1:][same]
     start, end = br.pos[:-1][same], br.pos[1:][same]
     length = np.maximum(end - start, _MIN_EDGE_M)
-    geom = line_substrings(tl.geometry, line, start, end)
+    u, v = br.node[:-1][same], br.node[1:][same]
+    # each piece starts and ends at the very coordinates of its nodes
+    geom = line_substrings(
+        tl.geometry, line, start, end, start_xy=br.node_xy[u], end_xy=br.node_xy[v]
+    )
     surface = tl.surface[line]
     rate = np.array([costs.trench_gbp_per_m[x] for x in SURFACES])
     dig = length * rate[np.searchsorted(np.array(SURFACES), surface, sorter=_SURF_ORDER)]
@@ -628,8 +667,8 @@ def _stretch_edges(
     choice = np.argmin(options, axis=1)  # ties go to digging, then duct
     kind = np.array([EdgeKind.DIG, EdgeKind.DUCT_REUSE, EdgeKind.AERIAL], dtype=object)[choice]
     return _Edges(
-        u=br.node[:-1][same],
-        v=br.node[1:][same],
+        u=u,
+        v=v,
         length_m=length,
         cost_gbp=options[np.arange(choice.size), choice],
         dig_cost_gbp=dig,
@@ -839,18 +878,22 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _Tren
     c_u, c_v = c.node_ccw[c.cross], c.node_cw[c.cross]
     dup = np.unique(np.sort(np.column_stack([c_u, c_v]), axis=1), axis=0, return_index=True)[1]
     c_idx = np.flatnonzero(c.cross)[np.sort(dup)]
+    start_node = np.concatenate([c.node_minor[:s][mi], start_left[ma], start_right[ma]])
+    end_node = np.concatenate([c.node_minor[s:][mi], end_left[ma], end_right[ma]])
+    geometry = _run_between(
+        np.concatenate([centre[mi], left[ma], right[ma]]),
+        c.node_xy[start_node],
+        c.node_xy[end_node],
+        reach_m=4 * d,
+    )
     return _TrenchLines(
-        geometry=np.concatenate([centre[mi], left[ma], right[ma]]),
+        geometry=geometry,
         street=np.concatenate([rows[mi], rows[ma], rows[ma]]).astype(np.int64),
         side=side.astype(str),
         surface=np.concatenate([surface[mi], surface[ma], surface[ma]]).astype(str),
         is_road=np.concatenate([is_road[mi], is_road[ma], is_road[ma]]),
-        start_node=np.concatenate([c.node_minor[:s][mi], start_left[ma], start_right[ma]]).astype(
-            np.int64
-        ),
-        end_node=np.concatenate([c.node_minor[s:][mi], end_left[ma], end_right[ma]]).astype(
-            np.int64
-        ),
+        start_node=start_node.astype(np.int64),
+        end_node=end_node.astype(np.int64),
         node_xy=c.node_xy,
         crossing_u=c.node_ccw[c_idx].astype(np.int64),
         crossing_v=c.node_cw[c_idx].astype(np.int64),
@@ -858,6 +901,38 @@ def _trench_lines(gdf_streets: gpd.GeoDataFrame, *, rules: TrenchRules) -> _Tren
         pair_left=mi.size + np.arange(ma.size, dtype=np.int64),
         pair_right=mi.size + ma.size + np.arange(ma.size, dtype=np.int64),
     )
+
+
+def _run_between(
+    lines: npt.NDArray[np.object_],
+    start_xy: npt.NDArray[np.float64],
+    end_xy: npt.NDArray[np.float64],
+    *,
+    reach_m: float,
+) -> npt.NDArray[np.object_]:
+    """Make each line run exactly from its start node to its end node (metres, the lines' CRS).
+
+    A trench line's ends are junction corners, not the ends of the centreline
+    or of its offset side: a minor road's trench ends in the corner of a
+    two-sided junction it lies in, ``side_offset_m`` along the corner's
+    bisector, and a side of a two-sided road ends at its corner rather than
+    at the offset centreline's end. Each end point becomes its node; the
+    line's vertices before the node's foot on the line (looked for within
+    ``reach_m`` of that end, and at most half-way along) are dropped, so
+    the line neither stops short of nor doubles back from its corner.
+    """
+    if lines.size == 0:
+        return lines
+    length = shapely.length(lines)
+    idx = np.arange(lines.size, dtype=np.int64)
+    half = length / 2
+    head_end = np.minimum(half, reach_m)
+    tail_start = np.maximum(half, length - reach_m)
+    head = line_substrings(lines, idx, np.zeros(lines.size), head_end)
+    tail = line_substrings(lines, idx, tail_start, length)
+    a = shapely.line_locate_point(head, shapely.points(start_xy))
+    b = tail_start + shapely.line_locate_point(tail, shapely.points(end_xy))
+    return line_substrings(lines, idx, a, b, start_xy=start_xy, end_xy=end_xy)
 
 
 def _mid_block_points(

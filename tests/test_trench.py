@@ -7,6 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from scipy.sparse import csgraph
 
 import fibreplan
 from fibreplan.trench import line_substrings
@@ -237,3 +242,138 @@ def test_mid_block_crossing_serves_a_far_side_premises():
     no_mid = fibreplan.TrenchRules(crossing_spacing_m=1e9)
     south, _ = south_metres(no_mid)
     assert south > 400  # only junction crossings: the far side is dug from a junction
+
+
+# ----------------------------------------------------------------------------------------
+# trench geometry forms one network: every edge's line ends at its nodes' coordinates
+
+
+def _end_gaps(tg):
+    """Largest distance (metres) from each edge's first / last point to its u / v node."""
+    geom = tg.edge_geometry
+    first = shapely.get_coordinates(shapely.get_point(geom, 0))
+    last = shapely.get_coordinates(shapely.get_point(geom, -1))
+    return (
+        np.hypot(*(first - tg.node_xy[tg.edge_u]).T),
+        np.hypot(*(last - tg.node_xy[tg.edge_v]).T),
+    )
+
+
+def _pieces(lines, *, decimals):
+    """Connected pieces of lines joined where their ends round to the same point (union-find).
+
+    What a GIS does when it snaps line ends at 10**-decimals metres: an independent
+    reference, plain Python over the written geometry.
+    """
+    parent = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ends = []
+    for geom in lines:
+        c = list(geom.coords)
+        a = (round(c[0][0], decimals), round(c[0][1], decimals))
+        b = (round(c[-1][0], decimals), round(c[-1][1], decimals))
+        parent[find(a)] = find(b)
+        ends.append(a)
+    return len({find(a) for a in ends})
+
+
+def test_minor_road_trench_starts_at_the_corner_of_a_two_sided_junction():
+    """A T junction: residential road north from a primary road (sides 6 m off the centre).
+
+    The primary's north side and the residential trench meet in the north corner,
+    (0, 6): the residential trench is 94 m, not 100 m into the road's centre.
+    """
+    streets = pd_concat(
+        _gdf([[(-100, 0), (0, 0)], [(0, 0), (100, 0)]], highway="primary"),
+        _gdf([[(0, 0), (0, 100)]], highway="residential"),
+    )
+    tg = fibreplan.build_trench_graph(
+        streets, _points([(10, 50)]), headend=shapely.Point(X0 - 100, Y0 + 10)
+    )
+    gap_u, gap_v = _end_gaps(tg)
+    assert gap_u.max() == 0.0
+    assert gap_v.max() == 0.0
+    minor = tg.edge_street == 2
+    assert tg.edge_length_m[minor].sum() == pytest.approx(94.0)
+    starts = tg.node_xy[np.concatenate([tg.edge_u[minor], tg.edge_v[minor]])]
+    assert [X0, Y0 + 6] in starts.tolist()
+    # the north side of both primary lines runs along y = 6 from that same corner
+    north = (tg.edge_side == "left") & (tg.edge_kind != "crossing")
+    ys = shapely.get_coordinates(tg.edge_geometry[north])[:, 1]
+    assert ys == pytest.approx(np.full(ys.size, Y0 + 6))
+    assert _pieces(tg.edge_geometry, decimals=3) == 1
+
+
+def test_sides_of_an_angled_junction_end_at_their_corners():
+    """Three primary roads meeting at 120 degrees: each corner is 6 m along its bisector.
+
+    The corner between the arms east (bearing 0) and at 120 degrees is at
+    6 (cos 60, sin 60) = (3, 5.196); both sides that meet there end on it.
+    """
+    arms = [(100, 0), (-50, 86.6025), (-50, -86.6025)]
+    streets = _gdf([[(0, 0), a] for a in arms], highway="primary")
+    tg = fibreplan.build_trench_graph(streets, _points([(60, 20), (-60, 40)]))
+    gap_u, gap_v = _end_gaps(tg)
+    assert max(gap_u.max(), gap_v.max()) < 1e-6
+    corner = np.array([X0 + 3.0, Y0 + 6 * np.sin(np.pi / 3)])
+    at = np.flatnonzero(np.hypot(*(tg.node_xy - corner).T) < 1e-3)
+    assert at.size == 1
+    sides = (tg.edge_kind != "crossing") & ((tg.edge_u == at[0]) | (tg.edge_v == at[0]))
+    assert sorted(tg.edge_side[sides].tolist()) == ["left", "right"]
+    assert _pieces(tg.edge_geometry, decimals=3) == 1
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    arms=st.lists(
+        st.tuples(
+            st.floats(0, 2 * np.pi, allow_nan=False),
+            st.floats(8, 300, allow_nan=False),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    drops=st.lists(st.tuples(st.floats(-200, 200), st.floats(-200, 200)), max_size=8),
+)
+def test_edge_lines_end_at_their_nodes_and_join_like_the_graph(arms, drops):
+    """Random junctions of two-sided and minor roads, with a bend in each arm.
+
+    Every edge's geometry starts and ends at its nodes' coordinates, so the
+    lines joined at 1 mm form exactly as many pieces as the graph has
+    connected parts.
+    """
+    rows, majors = [], []
+    for bearing, length, major in arms:
+        tip = (length * np.cos(bearing), length * np.sin(bearing))
+        bend = (0.5 * tip[0] - 0.1 * tip[1], 0.5 * tip[1] + 0.1 * tip[0])
+        rows.append([(0, 0), bend, tip])
+        majors.append(major)
+    streets = pd_concat(*(
+        _gdf([r], highway="primary" if major else "residential")
+        for r, major in zip(rows, majors, strict=True)
+    ))  # fmt: skip
+    prem = _points([*drops, (1.0, 1.0)])
+    tg = fibreplan.build_trench_graph(streets, prem)
+    gap_u, gap_v = _end_gaps(tg)
+    assert max(gap_u.max(), gap_v.max()) < 1e-6
+    used = np.unique(np.concatenate([tg.edge_u, tg.edge_v]))
+    _, label = csgraph.connected_components(tg.csr(), directed=False)
+    assert _pieces(tg.edge_geometry, decimals=3) == np.unique(label[used]).size
+
+
+def test_demo_trenches_and_cables_form_one_network(demo_plan):
+    """Issue 10: the demo's written trench lines are one tree at 1 mm, not 179 pieces."""
+    tg = demo_plan.trench_graph
+    gap_u, gap_v = _end_gaps(tg)
+    assert gap_u.max() < 1e-6
+    assert gap_v.max() < 1e-6
+    layers = demo_plan.layers()
+    assert _pieces(layers["trenches"].geometry, decimals=3) == 1
+    assert _pieces(layers["cables"].geometry, decimals=3) == 1
