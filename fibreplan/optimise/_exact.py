@@ -121,6 +121,8 @@ class _Cutter:
         self.tail, self.head, self.cost = self.tail[order], self.head[order], self.cost[order]
         self.indptr = np.searchsorted(self.tail, np.arange(self.n + 1)).astype(np.int32)
         self.indices = self.head.astype(np.int32)
+        # arcs in (head, tail) order: the reversed graph's CSR order
+        self.rev_order = np.lexsort((self.tail, self.head))
 
     def cut_row(self, W: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
         """Arcs entering node set ``W`` (boolean mask)."""
@@ -129,14 +131,29 @@ class _Cutter:
     def _reach(
         self, mask_arcs: npt.NDArray[np.bool_], start: int, *, reverse: bool
     ) -> npt.NDArray[np.bool_]:
+        """Nodes ``start`` reaches (or, ``reverse``, that reach it) along the masked arcs."""
         t, h = (self.head, self.tail) if reverse else (self.tail, self.head)
+        keep = mask_arcs if not reverse else mask_arcs[self.rev_order]
+        tails = t[self.rev_order] if reverse else t
+        heads = h[self.rev_order] if reverse else h
+        indptr = np.zeros(self.n + 1, dtype=np.int32)
+        np.cumsum(np.bincount(tails[keep], minlength=self.n), out=indptr[1:])
         G = sp.csr_array(
-            (np.ones(int(mask_arcs.sum())), (t[mask_arcs], h[mask_arcs])), shape=(self.n, self.n)
+            (np.ones(int(keep.sum())), heads[keep].astype(np.int32), indptr),
+            shape=(self.n, self.n),
         )
         order = csgraph.breadth_first_order(G, start, directed=True, return_predecessors=False)
         out = np.zeros(self.n, dtype=bool)
         out[order] = True
         return out
+
+    def _residual(self, C: sp.csr_array, flow: sp.csr_array) -> npt.NDArray[np.int64]:
+        """Residual capacity of every arc (in arc order) after a maximum flow."""
+        if np.array_equal(flow.indptr, C.indptr) and np.array_equal(flow.indices, C.indices):
+            return C.data.astype(np.int64) - flow.data
+        # scipy added arcs to the flow's structure: look the arcs up one by one
+        F = sp.csr_array(flow)
+        return C.data.astype(np.int64) - np.asarray(F[self.tail, self.head]).ravel()
 
     def separate(
         self, x: npt.NDArray[np.float64], *, flows: bool = True
@@ -171,23 +188,13 @@ class _Cutter:
                 if res.flow_value >= _SCALE * (1.0 - _EPS):
                     break
                 # residual capacity on every arc, including reverse arcs of flow
-                resid = (C - res.flow).tocsr()
-                resid.data[resid.data < 0] = 0
-                resid.eliminate_zeros()
-                order = csgraph.breadth_first_order(
-                    resid, self.root, directed=True, return_predecessors=False
-                )
-                Sv = np.zeros(self.n, dtype=bool)
-                Sv[order] = True
+                resid = self._residual(C, res.flow)
+                Sv = self._reach(resid > 0, self.root, reverse=False)
                 a1 = self.cut_row(~Sv)
                 if self.front:
                     add(a1)
                 # back cut: nodes that still reach t in the residual graph
-                order = csgraph.breadth_first_order(
-                    resid.T.tocsr(), t, directed=True, return_predecessors=False
-                )
-                Tv = np.zeros(self.n, dtype=bool)
-                Tv[order] = True
+                Tv = self._reach(resid > 0, t, reverse=True)
                 a2 = self.cut_row(Tv)
                 add(a2)
                 # nested cuts (Koch & Martin 1998): saturate this cut and look again
