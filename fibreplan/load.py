@@ -643,7 +643,7 @@ def _streets_from(content: _Content, *, crs: str | pyproj.CRS | None) -> gpd.Geo
     if gdf.crs is None:
         msg = "streets has no CRS; set it (e.g. gdf.set_crs('EPSG:27700')) or save it with one."
         raise CRSError(msg)
-    gdf = gdf.loc[lines].explode(index_parts=False).reset_index(drop=True)
+    gdf = _drop_untrenchable(gdf.loc[lines].explode(index_parts=False).reset_index(drop=True))
     target = crs if crs is not None else choose_metric_crs(gdf)
     gdf = to_crs(gdf, target, name="streets")
     noding = None
@@ -665,6 +665,24 @@ def _streets_from(content: _Content, *, crs: str | pyproj.CRS | None) -> gpd.Geo
     if noding is not None:
         out.attrs["noding"] = dataclasses.asdict(noding)
     return out
+
+
+def _drop_untrenchable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Leave out lines whose OSM ``highway`` value is never dug, as the OSM readers do."""
+    if "highway" not in gdf:
+        return gdf
+    never = gdf["highway"].astype("string").str.lower().isin(sorted(_NOT_TRENCHABLE))
+    never = never.fillna(value=False).to_numpy(dtype=bool)
+    if never.all():
+        msg = (
+            "streets: every line has a highway value that is never trenched "
+            f"({sorted(set(gdf['highway'].astype(str)))}); give streets that can be dug."
+        )
+        raise InputValidationError(msg)
+    if never.any():
+        counts = gdf.loc[never, "highway"].astype(str).value_counts().to_dict()
+        logger.info("streets: %d lines never trenched left out %s", int(never.sum()), counts)
+    return gdf.loc[~never].reset_index(drop=True)
 
 
 def _find_column(columns: pd.Index, names: tuple[str, ...]) -> str | None:

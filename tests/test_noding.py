@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import geopandas as gpd
@@ -190,20 +191,43 @@ def test_fitzrovia_one_line_per_way_plans_like_the_osm_file(tmp_path):
 
     path = demo_path()
     lines = pyogrio.read_dataframe(path, layer="lines")
-    lines = lines[lines["highway"].notna() & ~lines["highway"].isin(list(_NOT_TRENCHABLE))]
+    lines = lines[lines["highway"].notna()]  # as exported: steps and proposed roads too
     gpkg = tmp_path / "streets.gpkg"
     lines.to_file(gpkg, layer="streets", engine="pyogrio")
     unsplit = gpd.read_file(gpkg, engine="pyogrio").to_crs("EPSG:27700")
-    noded, rep = node_lines(unsplit)
-    assert (rep.lines_in, rep.lines_out) == (279, 452)
-    assert rep.split_shared_vertices == 172
+    trenchable = unsplit[~unsplit["highway"].isin(sorted(_NOT_TRENCHABLE))]
+    noded, rep = node_lines(trenchable)
+    assert (len(unsplit), rep.lines_in, rep.lines_out) == (286, 279, 452)
+    assert (rep.split_shared_vertices, rep.split_crossings, rep.crossings_kept) == (172, 0, 8)
+    assert (rep.split_touching_ends, rep.endpoints_snapped) == (1, 1)
     streets, premises = fibreplan.load_osm(path)
     reference = fibreplan.plan(streets, premises).summary
     assert reference["premises_connected"] == 1130
-    unsplit_plan = fibreplan.plan(unsplit, premises).summary  # the issue: planned as pieces
+    unsplit_plan = fibreplan.plan(trenchable, premises).summary  # the issue: planned as pieces
     assert unsplit_plan["premises_connected"] < 800
-    # the GeoPackage given as a file is noded by the loader
+    # the GeoPackage given as a file: untrenchable ways left out, then noded by the loader
+    loaded = fibreplan.load_streets(gpkg)
+    assert loaded.attrs["noding"] == dataclasses.asdict(rep)
+    assert loaded["length_m"].sum() == pytest.approx(noded.length.sum())
     got = fibreplan.plan(gpkg, premises).summary
     assert got["premises_connected"] == reference["premises_connected"]
     assert got["premises_total"] == reference["premises_total"]
-    assert fibreplan.load_streets(gpkg).attrs["noding"]["lines_out"] == len(noded)
+
+
+def test_loader_leaves_out_never_trenched_lines_before_noding(tmp_path):
+    from fibreplan._errors import InputValidationError
+
+    g = _gdf(
+        [L([(0, 0), (100, 0)]), L([(40, -30), (40, 30)]), L([(80, 0), (80, 30)])],
+        name=["road", "stair", "lane"],
+        highway=["residential", "steps", "service"],
+    )
+    path = tmp_path / "lines.gpkg"
+    g.to_file(path, engine="pyogrio")
+    streets = fibreplan.load_streets(path)
+    # the steps are gone, so they cross nothing; the lane's end splits the road
+    assert sorted(streets["name"]) == ["lane", "road", "road"]
+    assert streets.attrs["noding"]["split_touching_ends"] == 1
+    g.iloc[[1]].to_file(tmp_path / "stairs.gpkg", engine="pyogrio")
+    with pytest.raises(InputValidationError, match="never trenched"):
+        fibreplan.load_streets(tmp_path / "stairs.gpkg")
