@@ -773,12 +773,29 @@ class DesignRules(_TomlConfig):
     splice_loss_db: float = _rule(
         0.1, unit="dB", low=0, high=5,
         source="ITU-T L.12 / typical fusion-splice planning value",
-        doc="Loss of one fusion splice (one in every chamber on a premises' route).",
+        doc="Loss of one fusion splice. A fibre is spliced at the headend, at each splitter, "
+        "at the customer end and at the cable joints every drum_length_m, not in every "
+        "chamber it passes through (see design_network).",
     )  # fmt: skip
     fixed_splices: int = _rule(
         2, unit="splices", low=0, high=1000,
-        source="fibreplan assumption: headend pigtail splice + customer splice point",
-        doc="Splices on every path besides those in chambers.",
+        source="fibreplan assumption: headend pigtail splice (OLT patch) + customer splice point",
+        doc="Splices on every path besides those at the splitters and the drum joints.",
+    )  # fmt: skip
+    splitter_splices: int = _rule(
+        2, unit="splices per splitter", low=0, high=100,
+        source="fibreplan assumption: PLC splitters with pigtails, fusion-spliced on their "
+        "input and output in the cabinet / DP closure (connectorised splitters: set 0)",
+        doc="Splices at each splitter on a path (cabinet and DP); where a stage has no "
+        "splitter (split 1) its cables are joined by one splice instead.",
+    )  # fmt: skip
+    drum_length_m: float = _rule(
+        4000.0, unit="m", low=0, high=100_000, low_open=True,
+        source="FOA Reference Guide, outside plant: cables are made in lengths of about 4-5 km "
+        "at most, so longer runs are spliced; fibreplan assumes 4 km drums (2 km is also "
+        "common: use your supplier's)",
+        doc="Longest cable from one drum: a feeder, distribution or drop cable run of L metres "
+        "has ceil(L / drum_length_m) - 1 joints, each one splice on its fibres.",
     )  # fmt: skip
     connector_loss_db: float = _rule(
         0.5, unit="dB", low=0, high=5,
