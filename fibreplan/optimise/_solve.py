@@ -53,6 +53,9 @@ AUTO_LIMITS = WorkLimits(max_rounds=10, max_mip_nodes=500)
 #: fixed instance exceeds this: one separation round would cost more than the
 #: whole heuristic (street graphs with thousands of premises end here).
 AUTO_MAX_SEPARATION_WORK = 5_000_000
+#: ... and does not even start its reductions when the instance the heuristic
+#: solved is this many times past that budget (they rarely remove more).
+_AUTO_PRECHECK_SLACK = 4
 #: Relative tolerance under which cost and bound count as equal (proven optimal).
 _GAP_TOL = 1e-9
 #: The compiled heuristic reduces the instance first from this many nodes up (street graphs).
@@ -71,6 +74,8 @@ class Solution:
     lower_bound: float
     optimal: bool
     time_limit_hit: bool = False
+    #: terminals x arcs of the instance the heuristic solved (after its reductions)
+    size: int = 0
 
 
 class _Clock:
@@ -131,6 +136,7 @@ def _heuristic(A: sp.csr_array, t: npt.NDArray[np.int64], *, seed: int, clock: _
         logger.info("loading the optimiser's compiled kernels (built once per machine, ~15 s)")
         logger.info("compiled kernels ready in %.1f s", load_kernels())
     integral = _is_integral(A)
+    size = t.size * A.nnz
     if A.shape[0] < _HEUR_REDUCE_NODES:
         res = fast_heuristic(A, t, seed=seed, deadline=clock.deadline)
         edges, cost, lb = res.edges, res.cost, res.lower_bound
@@ -138,6 +144,7 @@ def _heuristic(A: sp.csr_array, t: npt.NDArray[np.int64], *, seed: int, clock: _
         # street graphs: contracting premises leaves and degree-2 chains first
         # makes the dual ascent and the local search several times faster
         red = reduce_instance(A, t, rounds=1)
+        size = red.terminals.size * red.A.nnz
         if red.terminals.size <= 1:
             edges, lb = red.expand(np.empty((0, 2), dtype=np.int64)), red.fixed_cost
         else:
@@ -145,7 +152,7 @@ def _heuristic(A: sp.csr_array, t: npt.NDArray[np.int64], *, seed: int, clock: _
             edges, lb = red.expand(res.edges), res.lower_bound + red.fixed_cost
         cost = tree_cost(A, edges)
     lb = min(_round_bound(lb, integral=integral), cost)
-    return Solution(edges, lb, _closes(cost, lb), time_limit_hit=clock.expired())
+    return Solution(edges, lb, _closes(cost, lb), time_limit_hit=clock.expired(), size=size)
 
 
 def _exact_stage(
@@ -245,6 +252,11 @@ def _method_auto(
 ) -> Solution:
     start = _heuristic(A, t, seed=seed, clock=clock)
     if start.optimal or clock.expired():
+        return start
+    if start.size > _AUTO_PRECHECK_SLACK * AUTO_MAX_SEPARATION_WORK:
+        logger.info(
+            "exact stage skipped: %d terminals x arcs is far past auto's budget", start.size
+        )
         return start
     sol = _exact_stage(A, t, start, seed=seed, clock=clock, limits=AUTO_LIMITS)
     return dataclasses.replace(sol, time_limit_hit=clock.hit)
