@@ -480,3 +480,13 @@ def test_auto_never_worse_than_heuristic_and_proves_small_ones(inst):
     assert auto.cost <= heur.cost + 1e-9
     assert auto.optimal  # nine nodes are far inside auto's work budget
     assert auto.cost == pytest.approx(brute_force(A, t))
+
+
+def test_import_optimise_loads_no_networkx():
+    # networkx is imported inside steiner_tree only (pandas & co.: tests/test_package.py)
+    import subprocess
+    import sys
+
+    code = "import sys, fibreplan.optimise; print('networkx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
