@@ -37,25 +37,11 @@ import shapely
 from fibreplan._errors import InputValidationError
 from fibreplan._noding import split_at_shared_vertices
 
-__all__ = ["BUILDING_TAGS", "STREET_TAGS", "is_pbf", "read_pbf"]
+__all__ = ["read_pbf"]
 
 logger = logging.getLogger(__name__)
 
-#: Way tags kept on street lines by default (the OSM XML path keeps the same).
-STREET_TAGS = ("highway", "name", "surface", "sidewalk", "footway", "lanes", "service", "area")
-
-#: Tags kept on buildings by default; a key ending in ``:`` keeps every key with that prefix.
-BUILDING_TAGS = (
-    "building", "building:flats", "building:levels", "addr:", "amenity", "name",
-    "shop", "office", "craft", "tourism",
-)  # fmt: skip
-
 _WGS84 = "EPSG:4326"
-
-
-def is_pbf(path: str | Path) -> bool:
-    """Return whether ``path`` names an OSM PBF file (by its ``.pbf`` suffix)."""
-    return str(path).lower().endswith(".pbf")
 
 
 @dataclass
@@ -79,13 +65,14 @@ class _Buildings:
     tags: list[dict[str, str]] = field(default_factory=list)
 
 
-def _keep_tags(tags: osmium.osm.TagList, keys: Collection[str]) -> dict[str, str]:
-    """Return the tags whose key is in ``keys`` or starts with a ``prefix:`` in ``keys``."""
-    prefixes = tuple(k for k in keys if k.endswith(":"))
-    return {t.k: t.v for t in tags if t.k in keys or t.k.startswith(prefixes)}
+def _keep_tags(tags: osmium.osm.TagList, keys: Collection[str] | None) -> dict[str, str]:
+    """Return the tags whose key is in ``keys`` (every tag if None)."""
+    if keys is None:
+        return {t.k: t.v for t in tags}
+    return {t.k: t.v for t in tags if t.k in keys}
 
 
-def _add_way(ways: _Ways, w: osmium.osm.Way, street_tags: Collection[str]) -> None:
+def _add_way(ways: _Ways, w: osmium.osm.Way, street_tags: Collection[str] | None) -> None:
     refs, lons, lats = [], [], []
     for n in w.nodes:
         if n.location.valid():
@@ -107,8 +94,8 @@ def _add_way(ways: _Ways, w: osmium.osm.Way, street_tags: Collection[str]) -> No
 def _scan(
     path: Path,
     *,
-    street_tags: Collection[str],
-    building_tags: Collection[str],
+    street_tags: Collection[str] | None,
+    building_tags: Collection[str] | None,
     exclude_highway: Collection[str],
 ) -> tuple[_Ways, _Buildings]:
     """Read highway ways (with node ids and locations) and building areas/nodes in one pass."""
@@ -142,11 +129,12 @@ def _scan(
 
 
 def _tags_frame(
-    rows: Iterable[dict[str, str]], index: pd.Index, keys: Iterable[str]
+    rows: Iterable[dict[str, str]], index: pd.Index, keys: Iterable[str] | None
 ) -> pd.DataFrame:
+    """One text column per key (every key present if ``keys`` is None), NA where untagged."""
     df = pd.DataFrame.from_records(list(rows), index=index)
-    for k in keys:
-        if not k.endswith(":") and k not in df:
+    for k in keys or ():
+        if k not in df:
             df[k] = pd.Series(pd.NA, index=index, dtype="string")
     return df.astype("string")
 
@@ -154,8 +142,8 @@ def _tags_frame(
 def read_pbf(
     path: str | Path,
     *,
-    street_tags: Collection[str] = STREET_TAGS,
-    building_tags: Collection[str] = BUILDING_TAGS,
+    street_tags: Collection[str] | None = None,
+    building_tags: Collection[str] | None = None,
     exclude_highway: Collection[str] = (),
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Read highway ways split at junctions, and buildings, from an ``.osm.pbf`` file.
@@ -164,11 +152,12 @@ def read_pbf(
     ----------
     path : str or pathlib.Path
         An OSM PBF file, e.g. a Geofabrik or BBBike extract.
-    street_tags : collection of str, default :data:`STREET_TAGS`
-        Way tags to keep on the street lines.
-    building_tags : collection of str, default :data:`BUILDING_TAGS`
-        Tags to keep on buildings; a key ending in ``:`` (``"addr:"``) keeps
-        every key with that prefix.
+    street_tags : collection of str, optional
+        Way tags to keep on the street lines (each becomes a column, NA where
+        a way lacks it); default every tag any highway way has.
+    building_tags : collection of str, optional
+        Tags to keep on buildings, likewise; default every tag, as
+        ``osmnx.features_from_xml`` keeps them.
     exclude_highway : collection of str, default none
         ``highway`` values whose ways are left out (e.g. motorways, steps).
 
@@ -203,8 +192,8 @@ def read_pbf(
     try:
         ways, buildings = _scan(
             p,
-            street_tags=frozenset(street_tags),
-            building_tags=frozenset(building_tags),
+            street_tags=None if street_tags is None else frozenset(street_tags),
+            building_tags=None if building_tags is None else frozenset(building_tags),
             exclude_highway=frozenset(exclude_highway),
         )
     except RuntimeError as err:  # libosmium: bad header, bad blob, ...
@@ -224,7 +213,7 @@ def read_pbf(
     return gdf_streets, gdf_buildings
 
 
-def _streets_frame(ways: _Ways, keys: Collection[str]) -> gpd.GeoDataFrame:
+def _streets_frame(ways: _Ways, keys: Collection[str] | None) -> gpd.GeoDataFrame:
     n_nodes = np.asarray(ways.n_nodes, dtype=np.int64)
     lines, way_index, _ = split_at_shared_vertices(
         np.asarray(ways.node_refs, dtype=np.int64),
@@ -233,14 +222,17 @@ def _streets_frame(ways: _Ways, keys: Collection[str]) -> gpd.GeoDataFrame:
     )
     index = pd.RangeIndex(len(lines))
     tags = _tags_frame((ways.tags[i] for i in way_index), index, keys)
+    tags = tags.drop(columns=["osmid", "geometry"], errors="ignore")
     osmid = pd.Series(np.asarray(ways.way_ids, dtype=np.int64)[way_index], index=index)
     tags.insert(0, "osmid", osmid.astype(str).astype("string"))
     return gpd.GeoDataFrame(tags, geometry=lines, crs=_WGS84)
 
 
-def _buildings_frame(b: _Buildings, keys: Collection[str]) -> gpd.GeoDataFrame:
+def _buildings_frame(b: _Buildings, keys: Collection[str] | None) -> gpd.GeoDataFrame:
     index = pd.RangeIndex(len(b.wkb))
-    tags = _tags_frame(b.tags, index, keys)
+    tags = _tags_frame(b.tags, index, keys).drop(
+        columns=["element", "id", "geometry"], errors="ignore"
+    )
     tags.insert(0, "id", np.asarray(b.osm_id, dtype=np.int64))
     tags.insert(0, "element", pd.Series(b.element, index=index, dtype=object))
     geom = shapely.from_wkb(np.asarray(b.wkb, dtype=object)) if b.wkb else np.array([])

@@ -99,7 +99,10 @@ def test_buildings_from_nodes_ways_and_multipolygons(tiny_pbf):
     assert b.loc[2, "building:flats"] == "3"
     assert b.loc[2, "addr:housenumber"] == "5"
     assert b.loc[1, "amenity"] == "school"
-    assert "type" not in b  # only the requested tags
+    assert b.loc[0, "name"] == "K"  # every tag by default, as osmnx keeps them
+    assert b.loc[2, "addr:street"] == "Main Street"
+    _, only = read_pbf(tiny_pbf, building_tags=("building", "amenity"))
+    assert sorted(only.columns) == ["amenity", "building", "element", "geometry", "id"]
 
 
 def test_bad_file_is_an_input_error(tmp_path):
