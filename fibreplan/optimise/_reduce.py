@@ -9,6 +9,7 @@ any reduced tree maps back to an original tree of the same cost
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from dataclasses import field
@@ -90,16 +91,10 @@ class _Work:
 
     def __init__(self, A: sp.csr_array, terminals: npt.NDArray[np.int64]) -> None:
         self.n = A.shape[0]
-        indptr, indices, data = A.indptr, A.indices, A.data
+        # plain lists once: slicing them is far cheaper than n numpy slices
+        ptr, ind, dat = A.indptr.tolist(), A.indices.tolist(), A.data.tolist()
         self.adj: list[dict[int, float]] = [
-            dict(
-                zip(
-                    indices[indptr[i] : indptr[i + 1]].tolist(),
-                    data[indptr[i] : indptr[i + 1]].tolist(),
-                    strict=True,
-                )
-            )
-            for i in range(self.n)
+            dict(zip(ind[a:b], dat[a:b], strict=True)) for a, b in itertools.pairwise(ptr)
         ]
         self.term: set[int] = set(terminals.tolist())
         self.fixed: list[tuple[int, int]] = []
@@ -157,29 +152,28 @@ class _Work:
         return changes
 
     def to_csr(self) -> sp.csr_array:
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        for u, nb in enumerate(self.adj):
-            rows.extend([u] * len(nb))
-            cols.extend(nb.keys())
-            vals.extend(nb.values())
-        A = sp.csr_array(
-            (np.asarray(vals, dtype=np.float64), (np.asarray(rows), np.asarray(cols))),
-            shape=(self.n, self.n),
-        )
+        deg = np.fromiter(map(len, self.adj), dtype=np.int64, count=self.n)
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(deg, out=indptr[1:])
+        nnz = int(indptr[-1])
+        chain = itertools.chain.from_iterable
+        cols = np.fromiter(chain(nb.keys() for nb in self.adj), dtype=np.int64, count=nnz)
+        vals = np.fromiter(chain(nb.values() for nb in self.adj), dtype=np.float64, count=nnz)
+        A = sp.csr_array((vals, cols, indptr), shape=(self.n, self.n))
         A.sort_indices()
         return A
 
     def distance_test(self) -> int:
         """Special-distance test (Duin & Volgenant 1989); return edges removed."""
+        if len(self.term) * self.n > _SD_MAX_CELLS:
+            return 0
         A = self.to_csr()
         t = np.fromiter(self.term, dtype=np.int64)
         coo = sp.triu(A, k=1, format="coo")
         eu = np.asarray(coo.row, dtype=np.int64)
         ev = np.asarray(coo.col, dtype=np.int64)
         ew = np.asarray(coo.data, dtype=np.float64)
-        if ew.size == 0 or t.size * self.n > _SD_MAX_CELLS:
+        if ew.size == 0:
             return 0
         bound = np.full(ew.size, np.inf)
         # (a) shortest u-v path: d(u, v) < w(u, v) means another path is cheaper.
