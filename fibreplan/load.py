@@ -557,6 +557,7 @@ def load_inputs(
     premises: str | Path | gpd.GeoDataFrame,
     *,
     crs: str | pyproj.CRS | None = None,
+    id_column: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Load streets and premises into one metric CRS, reading each input file once.
 
@@ -571,6 +572,8 @@ def load_inputs(
         As :func:`load_premises` takes it.
     crs : str or pyproj.CRS, optional
         Projected CRS to compute in; default chosen from the streets' location.
+    id_column : str, optional
+        Premises column holding the ID (see :func:`load_premises`).
 
     Returns
     -------
@@ -594,7 +597,7 @@ def load_inputs(
     s_content = _content(streets, name="streets and premises" if same else "streets")
     p_content = s_content if same else _content(premises, name="premises")
     gdf_streets = _streets_from(s_content, crs=crs)
-    return gdf_streets, _premises_from(p_content, crs=gdf_streets.crs)
+    return gdf_streets, _premises_from(p_content, crs=gdf_streets.crs, id_column=id_column)
 
 
 def load_streets(
@@ -754,7 +757,10 @@ def _premises_from(
     ids = gdf[idc].astype(str) if idc else pd.Series(np.arange(len(gdf)).astype(str))
     if ids.duplicated().any():
         dup = ids[ids.duplicated()].unique()[:5].tolist()
-        msg = f"premises IDs in column '{idc}' are not unique (e.g. {dup}); pass id_column=..."
+        msg = (
+            f"premises IDs in column '{idc}' are not unique (e.g. {dup}); name the ID column "
+            "with id_column=... (CLI: --id-column NAME) or remove the duplicates."
+        )
         raise InputValidationError(msg)
     gdf["premises_id"] = ids.to_numpy()
     if "class" not in gdf:
