@@ -30,6 +30,12 @@ _DA_ROOTS = 12
 #: costs O(|T| depth): one dual ascent, and only the best construction is
 #: polished, without recombination.
 _MANY_TERMINALS = 1_000
+#: Above this many edges, the same light effort (every pass of local search
+#: and vertex insertion is then O(m) or more: networkx's whole Mehlhorn
+#: heuristic is about one such pass).
+_MANY_EDGES = 30_000
+#: Dual-ascent roots on such a big graph (then one recombination round, no perturbation).
+_BIG_DA_ROOTS = 3
 #: Constructions polished by local search (the best SPH tree and the best DA trees).
 _POLISHED = 3
 #: Recombination rounds: dual ascent on the union of the elite trees.
@@ -204,8 +210,13 @@ class _Search:
         self.deadline = deadline
         self.lb = 0.0
         self.elite: list[tuple[float, int, npt.NDArray[np.bool_]]] = []
+        # effort: light (one ascent, one polish) on many terminals, medium on
+        # a big graph, full otherwise; fixed by the input, never by the clock
         self.many = t.size > _MANY_TERMINALS
-        self.n_da = 1 if self.many else _DA_ROOTS
+        big = A.nnz // 2 > _MANY_EDGES
+        self.n_da = 1 if self.many else (_BIG_DA_ROOTS if big else _DA_ROOTS)
+        self.rounds = 0 if self.many else (1 if big else _ROUNDS)
+        self.perturb_rounds = 0 if self.many or big else _PERTURB_ROUNDS
 
     def expired(self) -> bool:
         return self.deadline is not None and time.perf_counter() >= self.deadline
@@ -264,6 +275,8 @@ class _Search:
             self.elite.append((start[0], 0, start[2]))
         elif self.many:
             self.polish(sph + da, 1)
+        elif self.n_da == _BIG_DA_ROOTS:
+            self.polish(sph + da, 1)
         else:
             self.polish(sph, 1)
             self.polish(da, _POLISHED - 1)
@@ -275,10 +288,8 @@ class _Search:
         every construction follow the node order; perturbed weights break
         them differently each round [4]_.
         """
-        if self.many:
-            return
         coo = sp.triu(self.A, k=1, format="coo")
-        for i in range(_PERTURB_ROUNDS):
+        for i in range(self.perturb_rounds):
             if self.proven() or self.expired():
                 return
             noise = 1.0 + _PERTURB * self.rng.random(coo.data.size)
@@ -301,7 +312,7 @@ class _Search:
     def recombine(self) -> None:
         """Ascend-and-prune on the union of the elite trees, while that improves."""
         pos = self.n_da
-        for _ in range(0 if self.many else _ROUNDS):
+        for _ in range(self.rounds):
             if self.proven() or self.expired():
                 break
             before = self.elite[0][0]

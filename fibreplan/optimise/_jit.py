@@ -26,6 +26,9 @@ _EPS = 1e-9
 #: _LS_WORK / tree size) nodes (no cap below ~2,000-node trees).
 _LS_WORK = 2_000_000
 _LS_MIN_PIECE = 64
+#: Local search: nodes one reconnection search may settle beyond the pieces'
+#: own (deterministic; the moves it finds are still exact improvements).
+_LS_SETTLE = 128
 
 
 # --------------------------------------------------------------------------- helpers
@@ -486,12 +489,16 @@ def _reconnect(
                     stack.append(indices[p])
     ck, cp, cn = _new_heap(64)  # candidate connections: cost and arc
     best2 = removed_cost  # with two pieces: stop at the first connection found
+    budget = len(touched) + _LS_SETTLE  # nodes settled outside the pieces, at most
     while hn:
         d, v, hn = _hpop(hk, hv, hn)
         if d > dist[v]:
             continue
         if d >= best2:
             break
+        budget -= 1
+        if budget < 0:
+            break  # a far reconnection: rare, and searching for it costs O(m) per move
         lv = lab[src[v]]
         for p in range(indptr[v], indptr[v + 1]):
             c = d + w[p]
@@ -849,6 +856,24 @@ def _sorted_tree_edges(
 
 
 @njit(cache=True)
+def _may_insert(vw: np.ndarray, k: int, ws: np.ndarray) -> bool:
+    """Whether a node with tree edges ``vw[:k]`` (sorted) can shorten the tree (edges ``ws``, sorted).
+
+    Joining it by its ``j`` cheapest edges removes ``j - 1`` tree edges, at
+    most the ``j - 1`` heaviest: without ``sum(vw[:j]) < sum(ws[-(j - 1):])``
+    for some ``j >= 2`` no insertion can pay.
+    """
+    add = vw[0]
+    gain = 0.0
+    for j in range(1, min(k, ws.size + 1)):
+        add += vw[j]
+        gain += ws[ws.size - j]
+        if add < gain:
+            return True
+    return False
+
+
+@njit(cache=True)
 def vertex_insertion(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -884,6 +909,8 @@ def vertex_insertion(
         if k < 2:
             continue
         vw_s, vp_s = _sort_pairs(vw, vp, k)
+        if not _may_insert(vw_s, k, ws):
+            continue
         # Kruskal over the merged, sorted edge lists
         for a in arcs:
             uf[indices[a]] = indices[a]
