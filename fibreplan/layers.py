@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyproj
 import shapely
@@ -26,9 +27,15 @@ from fibreplan._kinds import is_dug
 if TYPE_CHECKING:
     from fibreplan.plan import Plan
 
-__all__ = ["LAYER_NAMES", "headend_lonlat", "plan_layers", "premises_layer"]
+__all__ = ["LAYER_NAMES", "headend_lonlat", "map_layers", "plan_layers", "premises_layer"]
 
 logger = logging.getLogger(__name__)
+
+
+def _nullable_ids(ids: npt.ArrayLike) -> pd.Series:
+    """Return integer ids as a nullable ``Int64`` column, the ``-1`` "none" as NULL (``<NA>``)."""
+    values = np.asarray(ids, dtype=np.int64)
+    return pd.Series(pd.array(values, dtype="Int64")).mask(values < 0).array
 
 
 def premises_layer(plan: Plan) -> gpd.GeoDataFrame:
@@ -44,7 +51,8 @@ def premises_layer(plan: Plan) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         ``plan.premises_input`` plus ``status`` (connected/unreachable),
         ``reason``, ``drop_m`` (NaN if unreachable), ``crosses_road``,
-        ``node``, ``dp_id`` and ``cabinet_id`` (-1 if unreachable), ``loss_db``
+        ``node``, ``dp_id`` and ``cabinet_id`` (nullable ``Int64``: NULL if
+        unreachable), ``loss_db``
         (NaN if unreachable), ``loss_violation`` and ``loss_fix``.
     """
     tg, design = plan.trench_graph, plan.design
@@ -54,15 +62,14 @@ def premises_layer(plan: Plan) -> gpd.GeoDataFrame:
     out["reason"] = tg.premises_reason
     out["drop_m"] = np.where(reach, tg.premises_drop_m, np.nan)
     out["crosses_road"] = tg.premises_crosses_road
-    out["node"] = tg.premises_node
-    for col, values, fill in (
-        ("dp_id", design.premises_dp, -1),
-        ("cabinet_id", design.premises_cabinet, -1),
-        ("loss_db", design.premises_loss_db, np.nan),
-    ):
-        full = np.full(len(out), fill, dtype=np.asarray(values).dtype if fill == -1 else float)
+    out["node"] = _nullable_ids(tg.premises_node)
+    for col, values in (("dp_id", design.premises_dp), ("cabinet_id", design.premises_cabinet)):
+        full = np.full(len(out), -1, dtype=np.int64)
         full[reach] = values
-        out[col] = full
+        out[col] = _nullable_ids(full)
+    loss = np.full(len(out), np.nan)
+    loss[reach] = design.premises_loss_db
+    out["loss_db"] = loss
     reached = np.flatnonzero(reach)
     violation = np.zeros(len(out), dtype=bool)
     violation[reached[design.violations]] = True
@@ -203,8 +210,8 @@ def _chambers(plan: Plan) -> gpd.GeoDataFrame:
         {
             "chamber_id": np.arange(d.chamber_kind.size),
             "kind": d.chamber_kind,
-            "node": d.chamber_node,
-            "edge_id": edge_id,
+            "node": _nullable_ids(d.chamber_node),
+            "edge_id": _nullable_ids(edge_id),
         },
         geometry=shapely.points(xy) if xy.size else [],
         crs=tg.crs,
@@ -287,7 +294,8 @@ def plan_layers(plan: Plan, *, names: Iterable[str] | None = None) -> dict[str, 
           distribution), ``size`` (fibres per cable), ``cable_count``,
           ``fibres_used``, ``fibres_spare``, ``length_m``;
         - ``chambers`` (points): ``chamber_id``, ``kind`` (headend, cabinet,
-          dp, branch, spacing), ``node``, ``edge_id``;
+          dp, branch, spacing), ``node`` (NULL for a chamber along an edge),
+          ``edge_id`` (NULL for a chamber at a node);
         - ``dps`` (points): ``dp_id``, ``premises_count``, ``splitters``,
           ``cabinet_id``, ``node``;
         - ``cabinets`` (points): ``cabinet_id``, ``premises_count``,
@@ -304,3 +312,51 @@ def plan_layers(plan: Plan, *, names: Iterable[str] | None = None) -> dict[str, 
         msg = f"names: unknown layers {unknown}; choose from {list(LAYER_NAMES)}."
         raise KeyError(msg)
     return {name: _BUILDERS[name](plan) for name in wanted}
+
+
+def street_layer(plan: Plan) -> gpd.GeoDataFrame:
+    """Return every input street (dug or not) with its name and highway class.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Lines in the plan's CRS: ``street_name``, ``highway``, ``length_m``.
+    """
+    streets = plan.streets
+    names = streets["name"] if "name" in streets.columns else pd.Series("", index=streets.index)
+    return gpd.GeoDataFrame(
+        {
+            "street_name": names.to_numpy(),
+            "highway": streets["highway"].to_numpy(),
+            "length_m": streets.geometry.length.to_numpy(),
+        },
+        geometry=streets.geometry.to_numpy(),
+        crs=streets.crs,
+    )
+
+
+def map_layers(
+    plan: Plan, *, layers: dict[str, gpd.GeoDataFrame] | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """Return the layers the map draws: the plan's layers plus all streets as a base.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan.
+    layers : dict of str to geopandas.GeoDataFrame, optional
+        The plan's layers if already built (:func:`plan_layers`); built here otherwise.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        ``layers`` and ``streets`` (:func:`street_layer`: every input street,
+        so that a map without basemap tiles still shows where the plan is).
+    """
+    built = plan_layers(plan) if layers is None else layers
+    return {**built, "streets": street_layer(plan)}

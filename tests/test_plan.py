@@ -143,7 +143,7 @@ def test_demo_design_invariants(demo_plan):
     conn = prem[prem["status"] == "connected"]
     assert (conn["dp_id"] >= 0).all()
     assert (conn["cabinet_id"] >= 0).all()
-    assert (prem.loc[prem["status"] == "unreachable", "dp_id"] == -1).all()
+    assert prem.loc[prem["status"] == "unreachable", "dp_id"].isna().all()  # NULL, not -1
     assert not fibreplan.design.check_fibre_conservation(d)
     s = demo_plan.summary
     assert s["dp_count"] == len(demo_plan.layers()["dps"]) > 0

@@ -147,7 +147,7 @@ def test_plan_round_trip_through_postgis(postgis_url):
             sqlalchemy.text("SELECT count(*) FROM plan.premises WHERE dp_id IS NULL")
         ).scalar()
     engine.dispose()
-    unreachable = int((layers["premises"]["dp_id"] == -1).sum())
+    unreachable = int(layers["premises"]["dp_id"].isna().sum())
     assert n_minus_one == 0
     assert n_null == unreachable
 
