@@ -465,6 +465,10 @@ def test_auto_is_deterministic_and_never_worse_than_heuristic():
             again.optimal,
         )
         assert not first.time_limit_hit
+        # an opt-in clock that never strikes changes nothing
+        roomy = steiner_tree_csr(A, t, method="auto", time_limit=3600.0)
+        np.testing.assert_array_equal(roomy.edges, first.edges)
+        assert not roomy.time_limit_hit
         check_tree(A, first, t)
         assert first.cost <= heur.cost
         assert first.lower_bound >= heur.lower_bound
