@@ -188,16 +188,18 @@ class _Inserts:
 def _crossings(
     geoms: npt.NDArray[np.object_],
     tree: shapely.STRtree,
-    gdf: gpd.GeoDataFrame,
+    grade: tuple[npt.NDArray[np.bool_], npt.NDArray[np.str_]] | None,
     *,
     vertex_ids: npt.NDArray[np.void],
     inserts: _Inserts,
 ) -> int:
-    """Add the crossing points at grade to ``inserts``; return how many crossings stay unsplit."""
+    """Add the crossing points at grade to ``inserts``; return how many crossings stay unsplit.
+
+    ``grade`` is (bridge or tunnel, layer) per line of ``geoms``, or None.
+    """
     a, b = tree.query(geoms, predicate="crosses")
     keep = a < b
     a, b = a[keep], b[keep]
-    grade = _grade_info(gdf)
     if grade is not None:
         raised, layer = grade
         at_grade = ~raised[a] & ~raised[b] & (layer[a] == layer[b])
@@ -245,11 +247,17 @@ def _snap_ends(
     end_vertex = np.concatenate([first, last])
     end_line = np.concatenate([np.arange(m), np.arange(m)])
     _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    dangling = counts[inverse.ravel()][end_vertex] == 1
+    # a piece shorter than the tolerance keeps its ends (snapping could fold it onto itself)
+    long_enough = shapely.length(geoms[end_line]) > 2 * tolerance_m
+    dangling = (counts[inverse.ravel()][end_vertex] == 1) & long_enough
     ends = shapely.points(coords[end_vertex])
     e, j = tree.query(ends, predicate="dwithin", distance=tolerance_m)
+    # lines that end at this very point already meet it there
+    end_id = ids[end_vertex[e]]
+    keep = (end_line[e] != j) & (end_id != ids[first[j]]) & (end_id != ids[last[j]])
+    e, j = e[keep], j[keep]
     dist = shapely.distance(ends[e], geoms[j])
-    keep = (end_line[e] != j) & (dangling[e] | (dist <= _SAME_POINT_M))
+    keep = dangling[e] | (dist <= _SAME_POINT_M)
     e, j, dist = e[keep], j[keep], dist[keep]
     # a dangling end goes to its nearest line only (ties: lowest line index)
     order = np.lexsort((j, dist, e))
@@ -306,7 +314,8 @@ def node_lines(
     gdf_split : geopandas.GeoDataFrame
         One row per piece, with the columns of the line it comes from, the
         same CRS and a fresh ``RangeIndex``. Rows with empty or missing
-        geometry are passed through unchanged at the end.
+        geometry, or lines under 2 mm long, are passed through unchanged at
+        the end.
     report : NodingReport
         Counts of what was split and snapped.
 
@@ -327,34 +336,42 @@ def node_lines(
             f"{gdf_lines.crs}); reproject first, e.g. gdf.to_crs('EPSG:27700')."
         )
         raise CRSError(msg)
-    gdf = gdf_lines.explode(index_parts=False).reset_index(drop=True)
+    missing = gdf_lines.geometry.isna().to_numpy()  # explode would drop these rows
+    gdf = gdf_lines.loc[~missing].explode(index_parts=False).reset_index(drop=True)
+    gdf = pd.concat([gdf, gdf_lines.loc[missing]], ignore_index=True)
     geoms = gdf.geometry.to_numpy()
     ok = (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING) & ~shapely.is_empty(geoms)
+    # a line shorter than the 1 mm grid could collapse to one point: passed through as given
+    ok[ok] &= shapely.length(geoms[ok]) > 2 * _SAME_POINT_M
     rest, gdf = gdf.loc[~ok], gdf.loc[ok].reset_index(drop=True)
     geoms = geoms[ok]
+    # stage 1, exact and cheap: split at vertices that lines share
     coords, line_of = shapely.get_coordinates(geoms, return_index=True)
-    n_vertices = np.bincount(line_of, minlength=len(geoms)).astype(np.int64)
+    pieces, src, kind_1, _ = _split_with_inserts(coords, line_of, _Inserts([], [], [], []))
+    # stage 2, on the (short) pieces: ends on or near other pieces, crossings with no vertex
+    coords, line_of = shapely.get_coordinates(pieces, return_index=True)
+    n_vertices = np.bincount(line_of, minlength=len(pieces)).astype(np.int64)
     last = np.cumsum(n_vertices) - 1
     first = last - n_vertices + 1
-    tree = shapely.STRtree(geoms)
+    tree = shapely.STRtree(pieces)
     inserts = _Inserts([], [], [], [])
     snapped = _snap_ends(
-        geoms, tree, coords, first=first, last=last, tolerance_m=tolerance_m, inserts=inserts
+        pieces, tree, coords, first=first, last=last, tolerance_m=tolerance_m, inserts=inserts
     )
-    kept = (
-        _crossings(geoms, tree, gdf, vertex_ids=_point_ids(coords), inserts=inserts)
-        if split_crossings
-        else 0
-    )
-    pieces, src, cut_kind, cut_xy = _split_with_inserts(coords, line_of, n_vertices, inserts)
-    out = gdf.iloc[src].reset_index(drop=True)
+    kept = 0
+    if split_crossings:
+        grade = _grade_info(gdf)
+        grade = None if grade is None else (grade[0][src], grade[1][src])
+        kept = _crossings(pieces, tree, grade, vertex_ids=_point_ids(coords), inserts=inserts)
+    pieces, src_2, cut_kind, cut_xy = _split_with_inserts(coords, line_of, inserts)
+    out = gdf.iloc[src[src_2]].reset_index(drop=True)
     out = out.set_geometry(gpd.GeoSeries(pieces, crs=gdf.crs).to_numpy())
     if len(rest):
         out = pd.concat([out, rest], ignore_index=True)
     report = NodingReport(
         lines_in=len(gdf) + len(rest),
         lines_out=len(out),
-        split_shared_vertices=int((cut_kind == _ORIGINAL).sum()),
+        split_shared_vertices=int((kind_1 == _ORIGINAL).sum() + (cut_kind == _ORIGINAL).sum()),
         split_touching_ends=int((cut_kind == _TOUCH).sum()),
         split_crossings=int(np.unique(_point_ids(cut_xy[cut_kind == _CROSS])).size),
         crossings_kept=kept,
@@ -373,7 +390,6 @@ def node_lines(
 def _split_with_inserts(
     coords: npt.NDArray[np.float64],
     line_of: npt.NDArray[np.int64],
-    n_vertices: npt.NDArray[np.int64],
     inserts: _Inserts,
 ) -> tuple[
     npt.NDArray[np.object_], npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.float64]
@@ -383,6 +399,7 @@ def _split_with_inserts(
     Returns the pieces, the line each comes from, and why each cut vertex is
     there and where it is.
     """
+    n_vertices = np.bincount(line_of).astype(np.int64)
     seg = np.hypot(*np.diff(coords, axis=0).T)
     seg = np.concatenate(([0.0], seg))
     starts = np.cumsum(n_vertices) - n_vertices
