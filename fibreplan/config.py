@@ -42,9 +42,12 @@ import tomli_w
 from fibreplan._errors import CostFileError
 
 __all__ = [
+    "ROAD_CLASSES",
     "SURFACES",
+    "USER_SOURCE",
     "CostBook",
     "DesignRules",
+    "Estimate",
     "FrozenMap",
     "TrenchRules",
     "load_rules",
@@ -116,19 +119,122 @@ class FrozenMap(Mapping[_K, _V]):
         return f"FrozenMap({self._data!r})"
 
 
+class Estimate(float):
+    """A unit cost: its most likely value (the float itself), low and high, source, assumption.
+
+    It is a ``float`` equal to the most likely value, so arithmetic on a
+    :class:`CostBook`'s attributes uses that value; ``low`` and ``high`` bound
+    it for the Monte Carlo of :func:`fibreplan.cost_plan` and the low/high
+    totals. ``source`` cites where the figures come from; ``assumption`` is
+    true where no public figure was found.
+
+    Parameters
+    ----------
+    likely : float
+        Most likely value.
+    low, high : float, optional
+        Range; default ``likely`` (a point estimate).
+    source : str, default ""
+        Citation a reader can look up.
+    assumption : bool, default False
+        Whether the figure is fibreplan's (or the user's) assumption rather
+        than a published figure.
+
+    Examples
+    --------
+    >>> e = Estimate(250.0, low=150.0, high=400.0, source="x", assumption=True)
+    >>> e * 2, e.low, e.high
+    (500.0, 150.0, 400.0)
+    """
+
+    __slots__ = ("assumption", "high", "low", "source")
+
+    low: float
+    high: float
+    source: str
+    assumption: bool
+
+    def __new__(
+        cls,
+        likely: float,
+        low: float | None = None,
+        high: float | None = None,
+        source: str = "",
+        assumption: bool = False,  # noqa: FBT001, FBT002 - pickling passes it positionally
+    ) -> Self:
+        """Create the estimate (see the class docstring)."""
+        obj = super().__new__(cls, likely)
+        obj.low = float(likely if low is None else low)
+        obj.high = float(likely if high is None else high)
+        obj.source = str(source)
+        obj.assumption = bool(assumption)
+        return obj
+
+    @property
+    def likely(self) -> float:
+        """The most likely value, as a plain float."""
+        return float(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and copy with the range, source and flag."""
+        return (type(self), (float(self), self.low, self.high, self.source, self.assumption))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a float with its likely value, or to an estimate with the same fields."""
+        if isinstance(other, Estimate):
+            return (float(self), self.low, self.high, self.source, self.assumption) == (
+                float(other), other.low, other.high, other.source, other.assumption
+            )  # fmt: skip
+        return float(self) == other
+
+    def __hash__(self) -> int:
+        """Hash of the likely value (equal estimates have equal likely values)."""
+        return hash(float(self))
+
+    def __repr__(self) -> str:
+        """E.g. ``Estimate(250.0, low=150.0, high=400.0)``."""
+        return f"Estimate({float(self)!r}, low={self.low!r}, high={self.high!r})"
+
+    def to_toml(self, unit: str) -> dict[str, Any]:
+        """Return the TOML table of this estimate: low, likely, high, unit, source, assumption.
+
+        Parameters
+        ----------
+        unit : str
+            The setting's unit.
+
+        Returns
+        -------
+        dict
+            TOML-ready values.
+        """
+        return {"low": self.low, "likely": float(self), "high": self.high, "unit": unit,
+                "source": self.source, "assumption": self.assumption}  # fmt: skip
+
+
+def _E(likely: float, low: float, high: float) -> Estimate:  # noqa: N802 - a literal's constructor
+    """A default's estimate (its source and flag come from the rule)."""
+    return Estimate(likely, low, high)
+
+
 # --------------------------------------------------------------------------------------
 # One declaration per setting
 
 
 _Kind = Literal["int", "float", "sizes", "strs", "table"]
-_Keys = Literal["", "surface", "fibres", "ratio"]
+_Keys = Literal["", "surface", "fibres", "ratio", "road"]
 
 #: What the keys of each kind of table are, for messages (parsed by ``_table_key``).
 _KEY_TEXT: dict[str, str] = {
     "surface": f"surface classes {list(SURFACES)}",
     "fibres": 'fibre counts like "96"',
     "ratio": 'splitter ratios 2..1024 like "8" or "1:8"',
+    "road": "road classes ['major', 'minor']",
 }
+
+#: Road classes of the street-works items: ``major`` roads are the two-sided ones
+#: (``TrenchRules.two_sided_highways``), ``minor`` the rest.
+ROAD_CLASSES = ("major", "minor")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +251,9 @@ class _Rule:
     high_open: bool
     keys: _Keys
     merge: bool
+    ranged: bool = False
+    assumption: bool = False
+    default: Any = None
 
     @property
     def range_text(self) -> str:
@@ -176,6 +285,7 @@ def _rule(
     high_open: bool = False,
     keys: _Keys = "",
     merge: bool = False,
+    assumption: bool = False,
 ) -> Any:
     """Declare a setting: a dataclass field carrying its default, unit, range and source.
 
@@ -183,8 +293,15 @@ def _rule(
     or table) follows from the default. ``low``/``high`` bound the value (for
     a table, each entry's value; for ``sizes``, each size); ``keys`` says
     what a table's keys are; ``merge`` makes a table in a file update the
-    default table instead of replacing it.
+    default table instead of replacing it. A default given as an
+    :class:`Estimate` (or a table of them) makes a ranged setting: each value
+    has a low, likely and high, the rule's ``source`` and ``assumption`` flag.
     """
+    ranged = isinstance(default, Estimate) or (
+        isinstance(default, Mapping) and all(isinstance(v, Estimate) for v in default.values())
+    )
+    if ranged:
+        default = _with_source(default, source=source, assumption=assumption)
     if isinstance(default, Mapping):
         kind: _Kind = "table"
         default = FrozenMap(default)
@@ -196,8 +313,19 @@ def _rule(
         kind = "float"
     if kind in {"float", "table"}:
         low, high = float(low), float(high)
-    rule = _Rule(kind, unit, source, doc, low, high, low_open, high_open, keys, merge)
-    return dataclasses.field(default=default, metadata={"rule": rule})
+    rule = _Rule(
+        kind, unit, source, doc, low, high, low_open, high_open, keys, merge, ranged, assumption,
+        default,
+    )  # fmt: skip
+    return dataclasses.field(default=default, metadata={"rule": rule, "default": default})
+
+
+def _with_source(default: object, *, source: str, assumption: bool) -> object:
+    """Give a ranged default (an estimate or a table of them) the rule's source and flag."""
+    if isinstance(default, Mapping):
+        return {k: _with_source(v, source=source, assumption=assumption) for k, v in default.items()}
+    e: Estimate = default  # type: ignore[assignment]
+    return Estimate(float(e), e.low, e.high, source, assumption)
 
 
 def _rules(cls: type) -> Iterator[tuple[str, _Rule]]:
@@ -227,9 +355,61 @@ def _check_int(name: str, value: object, rule: _Rule) -> tuple[Any, str]:
 
 
 def _check_float(name: str, value: object, rule: _Rule) -> tuple[Any, str]:
+    if rule.ranged:
+        return _check_estimate(name, value, rule, rule.default)
     if not _is_number(value) or not rule.in_range(float(value)):  # type: ignore[arg-type]
         return None, _bad(name, "a number", value, rule)
     return float(value), ""  # type: ignore[arg-type]
+
+
+#: Keys of a ranged value's table in a cost book file.
+_ESTIMATE_KEYS = ("low", "likely", "high", "unit", "source", "assumption")
+#: Source of a figure given as a plain number that differs from the default.
+USER_SOURCE = "user value, no source given"
+
+
+def _check_estimate(  # noqa: C901 - one check per field of the table, in order
+    name: str, value: object, rule: _Rule, default: object
+) -> tuple[Any, str]:
+    """Parse a ranged value: an :class:`Estimate`, a number or a ``{low, likely, high}`` table.
+
+    A plain number equal to the default's likely value keeps the default
+    (range, source and flag: files written before ranges existed keep them);
+    any other number is a point estimate (low = likely = high) with the
+    source :data:`USER_SOURCE`, flagged as an assumption.
+    """
+    if isinstance(value, Estimate):
+        fields = {"low": value.low, "likely": float(value), "high": value.high,
+                  "source": value.source, "assumption": value.assumption}  # fmt: skip
+    elif _is_number(value):
+        if isinstance(default, Estimate) and float(value) == float(default):  # type: ignore[arg-type]
+            return default, ""
+        fields = {"likely": value, "source": USER_SOURCE, "assumption": True}
+    elif isinstance(value, Mapping):
+        fields = dict(value)
+    else:
+        return None, _bad(name, "a number or a {low, likely, high} table", value, rule)
+    unknown = sorted(set(fields) - set(_ESTIMATE_KEYS))
+    if unknown or "likely" not in fields:
+        return None, (
+            f"key '{name}' must be a number or a table with 'likely' (and optionally "
+            f"{[k for k in _ESTIMATE_KEYS if k != 'likely']}); got keys {sorted(fields)}"
+        )
+    if "unit" in fields and fields["unit"] != rule.unit:
+        return None, f"key '{name}' is in {rule.unit!r}; got unit {fields['unit']!r}"
+    numbers = {k: fields.get(k, fields["likely"]) for k in ("low", "likely", "high")}
+    for k, v in numbers.items():
+        if not _is_number(v) or not rule.in_range(float(v)):
+            return None, _bad(f"{name}.{k}" if isinstance(value, Mapping) else name,
+                              "a number", v, rule)  # fmt: skip
+    lo, mid, hi = (float(numbers[k]) for k in ("low", "likely", "high"))
+    if not lo <= mid <= hi:
+        return None, f"key '{name}' needs low <= likely <= high; got {lo!r}, {mid!r}, {hi!r}"
+    source = fields.get("source", USER_SOURCE)
+    flag = fields.get("assumption", source == USER_SOURCE)
+    if not isinstance(source, str) or not source.strip() or not isinstance(flag, bool):
+        return None, f"key '{name}': source must be a non-empty string and assumption a boolean"
+    return Estimate(mid, lo, hi, source, flag), ""
 
 
 def _check_sizes(name: str, value: object, rule: _Rule) -> tuple[Any, str]:
@@ -257,6 +437,8 @@ def _table_key(key: object, keys: _Keys) -> object | None:
     """Parse one table key (``"96"``, ``"1:8"``, ``"footway"``); None if invalid."""
     if keys == "surface":
         return key if key in SURFACES else None
+    if keys == "road":
+        return key if key in ROAD_CLASSES else None
     if _is_int(key):
         count = int(key)  # type: ignore[call-overload]
     elif isinstance(key, str) and key.strip().removeprefix("1:").isdigit():
@@ -270,13 +452,21 @@ def _table_key(key: object, keys: _Keys) -> object | None:
 
 def _table_entries(name: str, value: Mapping[Any, Any], rule: _Rule) -> tuple[Any, str]:
     """Parse a table's keys and check its values; (entries, "") or (None, message)."""
-    out: dict[Any, float] = {}
+    out: dict[Any, Any] = {}
     for key, entry in value.items():
         parsed = _table_key(key, rule.keys)
         if parsed is None and rule.keys == "surface":
             return None, f"key '{name}' has unknown surfaces [{key!r}] (need {list(SURFACES)})"
+        if parsed is None and rule.keys == "road":
+            return None, f"key '{name}' has unknown road class {key!r} (need {list(ROAD_CLASSES)})"
         if parsed is None:
             return None, f"key '{name}' keys must be {_KEY_TEXT[rule.keys]}; got {key!r}"
+        if rule.ranged:
+            default = rule.default.get(parsed) if rule.default is not None else None
+            out[parsed], error = _check_estimate(f"{name}.{key}", entry, rule, default)
+            if error:
+                return None, error
+            continue
         if not _is_number(entry) or not rule.in_range(float(entry)):
             return None, _bad(f"{name}.{key}", "a number", entry, rule)
         out[parsed] = float(entry)
@@ -289,12 +479,13 @@ def _check_table(name: str, value: object, rule: _Rule) -> tuple[Any, str]:
     out, error = _table_entries(name, value, rule)
     if error:
         return None, error
-    if rule.keys != "surface":
+    named = {"surface": SURFACES, "road": ROAD_CLASSES}.get(rule.keys)
+    if named is None:
         return FrozenMap(sorted(out.items())), ""
-    missing = [s for s in SURFACES if s not in out]
+    missing = [s for s in named if s not in out]
     if missing:
-        return None, f"key '{name}' lacks surfaces {missing} (need all of {list(SURFACES)})"
-    return FrozenMap((s, out[s]) for s in SURFACES), ""
+        return None, f"key '{name}' lacks {missing} (need all of {list(named)})"
+    return FrozenMap((s, out[s]) for s in named), ""
 
 
 _CHECKS: dict[str, Callable[[str, object, _Rule], tuple[Any, str]]] = {
@@ -435,10 +626,16 @@ class _TomlConfig:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
+            unit = f.metadata["rule"].unit
             if isinstance(value, tuple):
                 value = list(value)
+            elif isinstance(value, Estimate):
+                value = value.to_toml(unit)
             elif isinstance(value, Mapping):
-                value = {str(k): v for k, v in value.items()}
+                value = {
+                    str(k): v.to_toml(unit) if isinstance(v, Estimate) else v
+                    for k, v in value.items()
+                }
             out[f.name] = value
         return out
 
@@ -474,119 +671,283 @@ class _TomlConfig:
 # The settings
 
 
+def _eur(eur: float) -> float:
+    return round(eur * _GBP_PER_EUR_2023, 2)
+
+
+#: GBP/m of the Cartesian 2023 US underground and aerial medians and ranges.
+_URBAN, _RURAL = _usd_per_ft_to_gbp_per_m(23.25), _usd_per_ft_to_gbp_per_m(12.50)
+#: GBP/m of the Bournemouth, Christchurch & Poole core duct network (2021 and 2023 estimates).
+_BCP_2021, _BCP_2023 = round(5.87e6 / 70_500, 2), round(3.35e6 / 21_600, 2)
+#: Annual charge of an Openreach EAD 1 Gbps backhaul over 10 years at 3.5 % (GBP/year x years).
+_EAD_10Y = round(462 + 560 * (1 - 1.035**-10) / 0.035, 2)
+
 _TRENCH_SOURCE = (
-    "Cartesian, 'Fiber deployment cost annual report' 2023 (FBA) underground medians at "
-    "1.244 USD/GBP: urban $23.25/ft -> footway GBP 61.30/m, rural $12.50/ft -> verge "
-    "GBP 32.90/m; carriageway = footway + GBP 22/m reinstatement (County Surveyors' Society "
-    "levy proposal, up to GBP 45/m2 vs GBP 23/m2 in footway, 1 m reinstated width)"
+    "carriageway: low Cartesian 'Fiber deployment cost annual report' 2023 (FBA) US urban "
+    f"underground median $23.25/ft = GBP {_URBAN}/m, likely Bournemouth, Christchurch & Poole "
+    f"Council 'Core Gigabit Fibre Network' 2021 estimate GBP 5.87m / 70.5 km = GBP {_BCP_2021}/m, "
+    f"high its 2023 revision GBP 3.35m / 21.6 km = GBP {_BCP_2023}/m; footway: low GBP 50/m "
+    "(Openreach lead-in quote GBP 6,561 for 132 m, BT Community forum; CommsThought 2012 "
+    f"GBP 50-60/m), likely Cartesian urban GBP {_URBAN}/m, high BCP 2021; verge: Cartesian US "
+    f"range low $11/ft = GBP {_usd_per_ft_to_gbp_per_m(11)}/m, likely rural median $12.50/ft = "
+    f"GBP {_RURAL}/m, high rocky ground ~2x soft = GBP {2 * _RURAL:.2f}/m; USD at 1.244/GBP "
+    "(2023); all-in rates (dig, duct, reinstate); no VAT"
 )
+_CABLE_SOURCE = (
+    "likely: ChrisMolanus/ftth_planner cost_parameters.py (Netherlands proof of concept, "
+    "cross-check) 96-core cable EUR 18,100/km + fibre install EUR 24,500/km at 0.870 GBP/EUR "
+    "= GBP 37.07/m, other sizes' cable part scaled by fibreplan's assumption of +/-15 % per "
+    "size step; low: nismod/digital_comms fibre link GBP 10/m (Oughton et al., ITRC); high: "
+    "likely +25 % (fibreplan assumption)"
+)
+_CABLE_SUPPLY_GBP_PER_M = {12: 10.36, 24: 11.91, 48: 13.70, 96: 15.75, 144: 18.11, 288: 20.83}
+_CABLE_INSTALL_GBP_PER_M = _eur(24.5)
 
 
 @_documented
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CostBook(_TomlConfig):
-    """Unit costs for a fibre build, in GBP.
+    """Unit costs for a fibre build, in GBP, each with a low / likely / high and its source.
 
-    Every default is a published figure (its source is in each attribute's
-    description and in the header of ``fibreplan cost-book``); they are
-    indicative, not quotes. Load edited values with :meth:`from_toml` (a
-    ``[costs]`` table or the top level).
+    Every cost item is an :class:`Estimate`: the attribute is its most likely
+    value (a float), with ``low``, ``high``, ``source`` and ``assumption``
+    (true where no public UK figure was found: said plainly, with the
+    cross-check used). Figures are built from the published figures collected
+    in fibreplan's cost sources (Cartesian 2023, Ofcom/DCMS, Openreach,
+    nismod/ITRC, B4RN, council fee schedules, DfT, HM Treasury Green Book);
+    foreign figures are converted at Bank of England 2023 average rates
+    (1.244 USD/GBP, 0.870 GBP/EUR) and not re-indexed. They are indicative,
+    not quotes, and exclude VAT.
+
+    In a file (``fibreplan cost-book`` writes one) each cost item is a table
+    ``{low, likely, high, unit, source, assumption}``. A plain number is read
+    as a point estimate (low = likely = high) with the source "user value, no
+    source given", flagged as an assumption -- unless it equals the default's
+    likely value, when the default (its range and source) is kept, so files
+    written before ranges existed still load with the published ranges.
 
     Raises
     ------
     CostFileError
         On construction, naming the key, the valid range and the value, if a
-        value is not a number, is out of range, or a surface or cable size
-        table is malformed.
+        value is not a number, is out of range, has low > likely or likely >
+        high, or a surface, road-class, ratio or cable size table is malformed.
     """
 
     _SECTION: ClassVar[str] = "costs"
     _WHAT: ClassVar[str] = "cost book"
 
+    # ---- civils (build, up to the DP)
     trench_gbp_per_m: Mapping[str, float] = _rule(
         {
-            "carriageway": 83.0,
-            "footway": _usd_per_ft_to_gbp_per_m(23.25),
-            "verge": _usd_per_ft_to_gbp_per_m(12.50),
+            "carriageway": _E(_BCP_2021, _URBAN, _BCP_2023),
+            "footway": _E(_URBAN, 50.0, _BCP_2021),
+            "verge": _E(_RURAL, _usd_per_ft_to_gbp_per_m(11), round(2 * _RURAL, 2)),
         },
         unit="GBP/m", low=0, keys="surface", merge=True, source=_TRENCH_SOURCE,
-        doc="Civil works per metre of new trench, by surface class (carriageway, footway, "
-        "verge); a file may give only some surfaces.",
-    )  # fmt: skip
-    drop_gbp_per_m: float = _rule(
-        round((16.7 + 0.62) * _GBP_PER_EUR_2023, 2),
-        unit="GBP/m", low=0,
-        source="ChrisMolanus/ftth_planner cost_parameters.py, building trench EUR 16,700/km + "
-        "drop cable EUR 620/km at 0.870 GBP/EUR (a proof of concept; cross-check only)",
-        doc="Drop (lead-in) from the street trench to a premises, including its small trench "
-        "and cable.",
-    )  # fmt: skip
-    connection_gbp_per_premises: float = _rule(
-        119.0, unit="GBP", low=0,
-        source="nismod/digital_comms config (Oughton et al., ITRC): ONT/modem GBP 37 + "
-        "installation GBP 37 + optical connection point GBP 45",
-        doc="Customer-end equipment and install per premises connected.",
-    )  # fmt: skip
-    planning_gbp_per_premises: float = _rule(
-        200.0, unit="GBP", low=0,
-        source="nismod/digital_comms config: planning & administration GBP 200 per premises",
-        doc="Survey, planning, wayleaves and administration per premises passed.",
-    )  # fmt: skip
-    headend_gbp: float = _rule(
-        70_000.0, unit="GBP", low=0,
-        source="nismod/digital_comms config: FTTP exchange GBP 70,000",
-        doc="Head-end (OLT site) fit-out, once per plan.",
+        doc="New trench per metre, all-in (dig, duct, reinstate), by surface class; footway is "
+        "the urban rate, verge the rural one. A file may give only some surfaces.",
     )  # fmt: skip
     road_crossing_gbp: float = _rule(
-        1_000.0, unit="GBP", low=0,
-        source="B4RN / Broadband for Cumbria community guidance, about GBP 1,000 per crossing",
-        doc="One road crossing (a drop or trench across a carriageway).",
+        _E(846.0, 634.0, 1650.0), unit="GBP", low=0,
+        source="traffic management for one carriageway crossing: a portable-signal switch-out "
+        "GBP 422 per visit + GBP 53/h (Bracknell Forest): low 4 h = GBP 634, likely 8 h = "
+        "GBP 846; high a temporary road closure order GBP 1,650 (Cumbria 2021, Shropshire "
+        "2022/23, Westmorland & Furness 2025). The crossing's own trench is priced as "
+        "carriageway trench, not here (B4RN's GBP 1,000 all-in rural crossing is a cross-check)",
+        doc="Each road crossing, over and above its length of carriageway trench.",
     )  # fmt: skip
-    dp_gbp: float = _rule(
-        400.0, unit="GBP", low=0,
-        source="nismod/digital_comms config: FTTdp 8-port distribution point GBP 400",
-        doc="One distribution point (8-port DP with splitter).",
+    traffic_management_gbp_per_m: Mapping[str, float] = _rule(
+        {"major": _E(16.92, 8.46, 50.0), "minor": _E(4.22, 0.0, 16.92)},
+        unit="GBP/m", low=0, keys="road", merge=True, assumption=True,
+        source="fibreplan assumption from day rates at an assumed 50 m of trench a day "
+        "(100 m/day for the low end): major roads GBP 846/day portable signals (Bracknell "
+        "Forest GBP 422 + 8 h x GBP 53) = GBP 16.92/m, high the DfT lane rental cap GBP 2,500/day "
+        "= GBP 50/m; minor roads one GBP 422 signal visit per 100 m, low none (signing and "
+        "guarding only)",
+        doc="Traffic management and lane rental per metre dug, by road class (major = the "
+        "two-sided roads of TrenchRules, minor = the rest).",
     )  # fmt: skip
-    cabinet_gbp: float = _rule(
-        500.0, unit="GBP", low=0,
-        source="nismod/digital_comms config: FTTP cabinet GBP 500",
-        doc="One street cabinet (fibre distribution hub).",
+    permit_gbp_per_street: Mapping[str, float] = _rule(
+        {"major": _E(1066.0, 386.0, 2036.0), "minor": _E(386.0, 386.0, 467.87)},
+        unit="GBP per street", low=0, keys="road", merge=True,
+        source="council fee schedules: street works permit GBP 386 (Westmorland & Furness, "
+        "Apr 2025), s50 licence up to GBP 467.87 (North Yorkshire); major roads add a "
+        "temporary road closure order GBP 680-1,650 (Cumbria 2021, Shropshire 2022/23, W&F 2025)",
+        doc="Street-works permits per street dug, by road class.",
+    )  # fmt: skip
+    reinstatement_gbp_per_m2: float = _rule(
+        _E(235.0, 117.5, 470.0), unit="GBP/m2", low=0,
+        source="SMR UK case study (low confidence): footway reinstatement of a small excavation "
+        "about GBP 470 per ~2 m2 = GBP 235/m2; low half of it, high the whole GBP 470 for one m2 "
+        "(fibreplan's spread)",
+        doc="Permanent reinstatement of the pit of each chamber (trench reinstatement is in the "
+        "trench rates), per chamber_reinstatement_m2 of pit.",
     )  # fmt: skip
     chamber_gbp: float = _rule(
-        650.0, unit="GBP", low=0,
-        source="fibreplan assumption (no public UK figure found): a footway joint box, supply "
-        "and install; replace with a contractor's rate",
-        doc="One footway access chamber / joint box, installed.",
-    )  # fmt: skip
-    cable_gbp_per_m: Mapping[int, float] = _rule(
-        {12: 10.36, 24: 11.91, 48: 13.70, 96: 15.75, 144: 18.11, 288: 20.83},
-        unit="GBP/m", low=0, keys="fibres",
-        source="ChrisMolanus/ftth_planner, 96-core cable EUR 18,100/km at 0.870 GBP/EUR = "
-        "GBP 15.75/m; other sizes scaled by fibreplan's assumption of +/-15 % per size step",
-        doc="Cable supply and install (blown or pulled) per metre, by fibre count; a file's "
-        "table replaces the whole default table.",
+        _E(650.0, 400.0, 1200.0), unit="GBP", low=0, assumption=True,
+        source="fibreplan assumption (no public UK price: Openreach's developer guide names the "
+        "boxes, JBC4, FW2/FW4, without prices); cross-check: an Openreach lead-in quote of "
+        "GBP 6,561 for 132 m of duct and one joint box",
+        doc="One footway access chamber / joint box, supplied and installed.",
     )  # fmt: skip
     duct_rent_gbp_per_m_year: float = _rule(
-        0.45, unit="GBP/m/year", low=0,
-        source="Ofcom 2017 PIA proposal, spine duct 29p-45p/m/yr (upper end taken)",
+        _E(0.45, 0.29, 0.86), unit="GBP/m/year", low=0,
+        source="Ofcom 2017 PIA proposal, spine duct 29p-45p/m/yr (likely the upper end); high "
+        "the 2011 Openreach PIA single-bore price GBP 0.86/m/yr (via thinkbroadband)",
         doc="Renting existing duct (Openreach PIA spine duct).",
     )  # fmt: skip
     duct_access_gbp_per_m: float = _rule(
-        5.0, unit="GBP/m", low=0,
-        source="Ofcom 2017 PIA statement, network adjustment allowance GBP 4,000-6,000 per km "
-        "(midpoint)",
+        _E(5.0, 4.0, 6.0), unit="GBP/m", low=0,
+        source="Ofcom 2017 PIA statement, network adjustment allowance GBP 4,000-6,000 per km",
         doc="One-off cost of making rented duct usable (access chambers, clearing).",
     )  # fmt: skip
     aerial_gbp_per_m: float = _rule(
-        _usd_per_ft_to_gbp_per_m(6.49), unit="GBP/m", low=0,
+        _E(_usd_per_ft_to_gbp_per_m(6.49), _usd_per_ft_to_gbp_per_m(4.0),
+           _usd_per_ft_to_gbp_per_m(9.0)),
+        unit="GBP/m", low=0,
         source="Cartesian, 'Fiber deployment cost annual report' 2023 (FBA), aerial median "
-        "$6.49/ft at 1.244 USD/GBP",
+        "$6.49/ft, range $4-9/ft, at 1.244 USD/GBP",
         doc="Aerial cable strung on existing poles.",
     )  # fmt: skip
     pole_rent_gbp_per_year: float = _rule(
-        5.74, unit="GBP/year", low=0,
-        source="Ofcom 2017 PIA proposal, pole attachment GBP 5.74 per year",
+        _E(5.74, 5.74, 11.0), unit="GBP/year", low=0,
+        source="Ofcom 2017 PIA proposal, pole attachment GBP 5.74 per year; high the 2011 "
+        "Openreach price, about GBP 11 per year",
         doc="Renting one attachment on an existing pole.",
+    )  # fmt: skip
+    # ---- cabling and equipment (build)
+    cable_gbp_per_m: Mapping[int, float] = _rule(
+        {
+            size: _E(round(supply + _CABLE_INSTALL_GBP_PER_M, 2), 10.0,
+                     round(1.25 * (supply + _CABLE_INSTALL_GBP_PER_M), 2))
+            for size, supply in _CABLE_SUPPLY_GBP_PER_M.items()
+        },
+        unit="GBP/m", low=0, keys="fibres", source=_CABLE_SOURCE,
+        doc="Feeder and distribution cable supplied and installed (blown or pulled) per metre, "
+        "by fibre count; a file's table replaces the whole default table.",
+    )  # fmt: skip
+    splice_gbp: float = _rule(
+        _E(49.04, 41.80, 56.27), unit="GBP per splice", low=0, assumption=True,
+        source="fibreplan assumption from the only public figure found: RSMeans US building "
+        "cabling $52-70 per splice (low relevance) at 1.244 USD/GBP, likely the midpoint",
+        doc="One fusion splice, in a joint or closure.",
+    )  # fmt: skip
+    splitter_gbp: Mapping[int, float] = _rule(
+        {ratio: _E(82.65, 17.40, 165.30) for ratio in (2, 4, 8, 16, 32)},
+        unit="GBP", low=0, keys="ratio", assumption=True,
+        source="ChrisMolanus/ftth_planner (proof of concept, cross-check): splitter EUR 20 + "
+        "EUR 75 placement = GBP 82.65 at 0.870 GBP/EUR; low the splitter alone (GBP 17.40), high "
+        "twice (fibreplan's spread); the same for every ratio (no public price per ratio)",
+        doc="One PLC splitter, supplied and fitted, by number of outputs.",
+    )  # fmt: skip
+    dp_gbp: float = _rule(
+        _E(250.0, 150.0, 400.0), unit="GBP", low=0, assumption=True,
+        source="fibreplan assumption: no public price for an Openreach-style CBT (4/8/12 ports, "
+        "pre-terminated; Openreach 'Building our fibre network - innovation'); high the "
+        "nismod/digital_comms FTTdp 8-port DP GBP 400, a DP with electronics",
+        doc="One distribution point (closure / connectorised block terminal, installed), its "
+        "splitters priced apart.",
+    )  # fmt: skip
+    cabinet_gbp: float = _rule(
+        _E(_eur(6000), 3000.0, 30_000.0), unit="GBP", low=0, assumption=True,
+        source="fibreplan assumption (no public UK price for an FTTP street cabinet / "
+        "aggregation node): likely a German street node with OLT connection about EUR 6,000 "
+        "(forum) at 0.870 GBP/EUR, high a copper-era FTTC cabinet about GBP 30,000 (c. 2012, "
+        "hearsay); not nismod's GBP 500, an upgrade of an existing cabinet",
+        doc="One street cabinet (fibre distribution hub), supplied and installed, its "
+        "splitters priced apart.",
+    )  # fmt: skip
+    olt_port_gbp: float = _rule(
+        _E(600.0, 300.0, 1200.0), unit="GBP per PON port", low=0, assumption=True,
+        source="fibreplan assumption; cross-check: OLT electronics are about 1 % of total FTTH "
+        "build cost (US trade press), GPON and XGS-PON near price parity since 2021 (CCG)",
+        doc="OLT electronics per PON port used (line cards, optics, share of chassis).",
+    )  # fmt: skip
+    headend_gbp: float = _rule(
+        _E(70_000.0, 35_000.0, 105_000.0), unit="GBP", low=0,
+        source="nismod/digital_comms config: FTTP exchange GBP 70,000 (Oughton et al., ITRC); "
+        "+/-50 % is fibreplan's spread",
+        doc="Head-end (OLT site) fit-out, once per plan.",
+    )  # fmt: skip
+    backhaul_gbp_per_headend: float = _rule(
+        _E(_EAD_10Y, _EAD_10Y, round(2 * _EAD_10Y, 2)), unit="GBP", low=0,
+        source="Openreach EAD 1 Gbps: connection GBP 462 (CLA offer 2024-25, briefing "
+        "ETH039/23) + GBP 560/year (GEN078/21) over 10 years at 3.5 % (Green Book); high two "
+        "circuits for resilience (fibreplan assumption)",
+        doc="Backhaul from each headend: connection plus the present value of the rental.",
+    )  # fmt: skip
+    planning_gbp_per_premises: float = _rule(
+        _E(200.0, 100.0, 300.0), unit="GBP per premises passed", low=0,
+        source="nismod/digital_comms config: planning & administration GBP 200 per premises; "
+        "+/-50 % is fibreplan's spread",
+        doc="Survey, design, planning and administration per premises passed.",
+    )  # fmt: skip
+    wayleave_fraction: float = _rule(
+        _E(0.02, 0.004, 0.053), unit="fraction of the build subtotal", low=0, high=1,
+        assumption=True,
+        source="Nordicity for DCMS 2014: wayleave regimes change total broadband "
+        "infrastructure cost by 0.4-5.3 % (low, high); likely 2 % is fibreplan's assumption "
+        "(CLA/NFU advisory rates: GBP 3.75/m one-off across private land)",
+        doc="Wayleaves and legal costs, as a fraction of the build items above.",
+    )  # fmt: skip
+    # ---- connection (drop, in-building, ONT, install), at the take-up
+    drop_gbp_per_premises: float = _rule(
+        _E(81.0, 56.0, 181.0), unit="GBP per premises connected", low=0,
+        source="DCMS/Ofcom 2017 consultation GBP 175-200 to connect, and Openreach "
+        "provisioning ~GBP 300 (ISPreview Jan 2024), each less the ONT, install and optical "
+        "connection point (GBP 119, connection_gbp_per_premises)",
+        doc="Fixed part of each drop: connectorised drop at the DP, wall box, fitting.",
+    )  # fmt: skip
+    drop_gbp_per_m: float = _rule(
+        _E(3.50, 0.54, 7.0), unit="GBP/m", low=0,
+        source="Openreach FTTP on Demand distance charge GBP 3.50 per metre (thinkbroadband "
+        "2014, a benchmark); low the drop cable alone, EUR 620/km (ftth_planner, cross-check); "
+        "high twice the likely (fibreplan's spread)",
+        doc="Drop cable per metre from the DP, along the street and to the premises, laid in "
+        "the plan's duct or trench.",
+    )  # fmt: skip
+    lead_in_gbp_per_m: float = _rule(
+        _E(25.0, 0.0, 50.0), unit="GBP/m", low=0, assumption=True,
+        source="fibreplan assumption: high a new lead-in duct all-in (Openreach quote GBP 6,561 "
+        "for 132 m, about GBP 50/m, BT Community forum), low none (existing duct or overhead), "
+        "likely half the lead-ins need new duct",
+        doc="Lead-in civils per metre from the street to the premises (the straight drop).",
+    )  # fmt: skip
+    in_building_gbp_per_unit: float = _rule(
+        _E(_eur(1000), _eur(600), _eur(1400)), unit="GBP per unit", low=0,
+        source="Dialog Consult for ANGA/VATM (Germany, Jun 2025; heise online): EUR 600-1,400 "
+        "per flat in existing blocks, EUR 1,000 as a planning figure, at 0.870 GBP/EUR (no UK "
+        "figure found)",
+        doc="In-building wiring (riser and floor) per unit of a block of flats.",
+    )  # fmt: skip
+    connection_gbp_per_premises: float = _rule(
+        _E(119.0, 119.0, round(_eur(70 + 85.91) + 45, 2)), unit="GBP per premises connected",
+        low=0,
+        source="nismod/digital_comms config (Oughton et al., ITRC): ONT/modem GBP 37 + "
+        "installation GBP 37 + optical connection point GBP 45; high ONT EUR 70 + placement "
+        "EUR 85.91 (ftth_planner) + GBP 45",
+        doc="ONT, optical connection point and installation per premises connected.",
+    )  # fmt: skip
+    # ---- appraisal
+    contingency_fraction: float = _rule(
+        _E(0.10, 0.05, 0.14), unit="fraction of the subtotal", low=0, high=1, assumption=True,
+        source="fibreplan assumption; high the DCMS LFFN programme's in-year variance +14 % "
+        "(IPA/GMPP 2019)",
+        doc="Contingency for known risks, as a fraction of all items above.",
+    )  # fmt: skip
+    chamber_reinstatement_m2: float = _rule(
+        1.0, unit="m2 per chamber", low=0, high=100,
+        source="fibreplan assumption: a footway box of about 1 m2",
+        doc="Reinstated area of each chamber's pit.",
+    )  # fmt: skip
+    take_up: float = _rule(
+        0.5, unit="fraction of premises passed", low=0, high=1, low_open=True,
+        source="FTTH Council Europe cost model convention (2017): 100 % passed, 50 % connected; "
+        "Openreach's target 40-55 % by FY28-30 (BT FY24 results); Ofcom Connected Nations "
+        "2023 measured 28 % (rural 49 %, urban 25 %)",
+        doc="Share of premises passed that connect: the connection items are priced at it and "
+        "the cost per premises connected divides by it (CLI: --take-up).",
     )  # fmt: skip
     duct_years: int = _rule(
         10, unit="years", low=0, high=200,
@@ -602,13 +963,27 @@ class CostBook(_TomlConfig):
         0.03, unit="fraction", low=0,
         source="HM Treasury Green Book supplementary guidance on optimism bias, standard civil "
         "engineering capex, lower bound 3 %",
-        doc="Fraction added to capex for the low (P10) estimate.",
+        doc="Optimism bias once every source of it is mitigated (full business case).",
     )  # fmt: skip
     optimism_bias_high: float = _rule(
         0.44, unit="fraction", low=0,
         source="HM Treasury Green Book supplementary guidance on optimism bias, standard civil "
         "engineering capex, upper bound 44 %",
-        doc="Fraction added to capex for the high (P90) estimate; at least optimism_bias_low.",
+        doc="Optimism bias at the outset (strategic outline case); at least optimism_bias_low.",
+    )  # fmt: skip
+    optimism_bias_mitigation: float = _rule(
+        0.0, unit="fraction", low=0, high=1,
+        source="HM Treasury Green Book optimism bias method: the applied uplift falls from the "
+        "upper to the lower bound as its causes are mitigated through the project's stages; "
+        "fibreplan's default 0 (a first plan for a bid: the upper bound)",
+        doc="How far the project's stage has mitigated optimism bias: applied uplift = "
+        "optimism_bias_high - mitigation x (optimism_bias_high - optimism_bias_low).",
+    )  # fmt: skip
+    price_base_year: int = _rule(
+        2024, unit="year", low=2000, high=2100,
+        source="fibreplan: figures as published 2011-2025, converted at 2023 exchange rates "
+        "and not re-indexed; stated as indicative 2024 prices, excluding VAT",
+        doc="Price base year of the cost book (all figures exclude VAT).",
     )  # fmt: skip
 
     def _check_relations(self, clean: Mapping[str, Any]) -> list[str]:
@@ -625,6 +1000,46 @@ class CostBook(_TomlConfig):
         """Present value of 1 GBP a year for ``duct_years`` at ``discount_rate`` (years)."""
         r, n = self.discount_rate, self.duct_years
         return float(n) if r == 0 else (1 - (1 + r) ** -n) / r
+
+    @property
+    def optimism_bias(self) -> float:
+        """The applied optimism-bias uplift (fraction) at ``optimism_bias_mitigation``."""
+        hi, lo = self.optimism_bias_high, self.optimism_bias_low
+        return hi - self.optimism_bias_mitigation * (hi - lo)
+
+    def estimates(self) -> dict[str, Estimate]:
+        """Return every cost item as an :class:`Estimate`, keyed ``name`` or ``name.key``.
+
+        Returns
+        -------
+        dict of str to Estimate
+            E.g. ``"dp_gbp"``, ``"trench_gbp_per_m.footway"``, ``"cable_gbp_per_m.96"``.
+        """
+        out: dict[str, Estimate] = {}
+        for name, rule in _rules(type(self)):
+            if not rule.ranged:
+                continue
+            value = getattr(self, name)
+            if isinstance(value, Mapping):
+                out.update({f"{name}.{k}": v for k, v in value.items()})
+            else:
+                out[name] = value
+        return out
+
+    def unit_of(self, name: str) -> str:
+        """Return the unit of setting ``name`` (``"a.b"`` is the unit of ``a``).
+
+        Parameters
+        ----------
+        name : str
+            Setting name, or ``name.key`` for a table entry.
+
+        Returns
+        -------
+        str
+            The declared unit.
+        """
+        return dict(_rules(type(self)))[name.split(".")[0]].unit
 
 
 @_documented
