@@ -181,7 +181,9 @@ class _Cutter:
             add(self.cut_row(~S))
             return cuts
         cap = np.rint(x * _SCALE).astype(np.int32)
-        for t in self.terminals.tolist():
+        # a terminal joined to the root by a path of arcs at 1 has flow 1: no cut there
+        whole = self._reach(x >= 1.0 - _EPS, self.root, reverse=False)
+        for t in self.terminals[~whole[self.terminals]].tolist():
             C = sp.csr_array((cap.copy(), self.indices, self.indptr), shape=(self.n, self.n))
             for _ in range(self.nested):
                 res = csgraph.maximum_flow(C, self.root, t)
