@@ -1,27 +1,46 @@
-"""Command line: ``fibreplan demo``, ``plan``, ``cost-book`` and ``design-rules``.
+"""Command line: ``fibreplan demo``, ``plan``, ``validate``, ``cost-book`` and ``design-rules``.
 
-Exit codes: 0 success, 2 bad input (the message says what to fix), 1 an
-unexpected error (please report it).
+Built on click, with rich for the per-stage progress. Every command is
+registered in one place (the "Commands" section below); options shared by the
+planning commands are declared once in :data:`_PLAN_OPTIONS`.
+
+Exit codes: 0 done; 2 bad input or usage (one line: what, where, and the
+fix); 1 an unexpected error (a short message and the file the traceback was
+written to: please report it); 130 interrupted.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
+import difflib
 import logging
+import os
 import sys
+import tempfile
 import time
+import tomllib
+import traceback
+from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fibreplan._errors import FibreplanError
-from fibreplan._errors import InputValidationError
+import click
 
-__all__ = ["main"]
+from fibreplan._errors import FibreplanError
+
+__all__ = ["cli", "main"]
 
 logger = logging.getLogger("fibreplan")
 
 _DEFAULT_OUT = "fibreplan-out"
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+# --------------------------------------------------------------------------------------
+# Option types and shared options
 
 
 def _parse_lonlat(text: str) -> tuple[float, float]:
@@ -33,87 +52,186 @@ def _parse_lonlat(text: str) -> tuple[float, float]:
         try:
             gdf = gpd.read_file(path, engine="pyogrio")
         except Exception as err:
-            msg = f"--exchange: could not read '{text}' as a point file: {err}"
-            raise argparse.ArgumentTypeError(msg) from err
+            msg = f"could not read '{text}' as a point file: {err}"
+            raise click.BadParameter(msg, param_hint="--exchange") from err
         points = gdf.geometry[gdf.geometry.geom_type == "Point"] if gdf.crs else None
         if points is None or points.empty:
-            msg = f"--exchange: '{text}' needs at least one point and a CRS."
-            raise argparse.ArgumentTypeError(msg)
+            msg = f"'{text}' needs at least one point and a CRS."
+            raise click.BadParameter(msg, param_hint="--exchange")
         pt = points.to_crs("EPSG:4326").iloc[0]
         return float(pt.x), float(pt.y)
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError as err:
         msg = (
-            "--exchange must be 'lon,lat' in degrees (write --exchange=-0.1405,51.5185) "
+            "must be 'lon,lat' in degrees (write --exchange=-0.1405,51.5185) "
             f"or a point file; got '{text}'"
         )
-        raise argparse.ArgumentTypeError(msg) from err
+        raise click.BadParameter(msg, param_hint="--exchange") from err
     return lon, lat
 
 
-def _parser() -> argparse.ArgumentParser:
-    from fibreplan import __version__
+class _LonLat(click.ParamType):
+    name = "LON,LAT|FILE"
 
-    parser = argparse.ArgumentParser(
-        prog="fibreplan",
-        description="Plan full-fibre (FTTP) rollout: trench routes, drops, costs and maps.",
+    def convert(
+        self,
+        value: Any,
+        param: click.Parameter | None,  # noqa: ARG002 - click's signature
+        ctx: click.Context | None,  # noqa: ARG002 - click's signature
+    ) -> Any:
+        if isinstance(value, tuple):
+            return value
+        if isinstance(value, list) and len(value) == 2:
+            return float(value[0]), float(value[1])
+        return _parse_lonlat(str(value))
+
+
+def _load_config(
+    ctx: click.Context,
+    param: click.Parameter,  # noqa: ARG001 - click's callback signature
+    value: str | None,
+) -> str | None:
+    """Read ``--config plan.toml`` into the command's defaults (eager: before other options)."""
+    if value is None:
+        return None
+    path = Path(value)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        msg = f"no such file '{value}'"
+        raise click.BadParameter(msg, param_hint="--config") from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        msg = f"'{value}' is not valid TOML: {err}"
+        raise click.BadParameter(msg, param_hint="--config") from err
+    names = {p.name: p for p in ctx.command.params if p.name and p.name != "config"}
+    defaults: dict[str, Any] = {}
+    for key, setting in data.items():
+        name = key.replace("-", "_")
+        if name not in names:
+            close = difflib.get_close_matches(name, list(names), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            msg = (
+                f"'{value}': unknown key '{key}'{hint}; keys are the options of "
+                f"`fibreplan {ctx.command.name}` without the dashes: {sorted(names)}"
+            )
+            raise click.BadParameter(msg, param_hint="--config")
+        defaults[name] = setting
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
+
+
+#: Options of the planning commands (``demo``, ``plan``), declared once; applied in order.
+_PLAN_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--config", type=click.Path(dir_okay=False), callback=_load_config,
+                 is_eager=True, expose_value=False, metavar="TOML",
+                 help="read any of these options from a TOML file (keys are option names, "
+                 'e.g. out = "plan-out", max_drop_m = 80); the command line wins'),
+    click.option("--out", default=_DEFAULT_OUT, show_default=True, metavar="DIR",
+                 help="output folder"),
+    click.option("--overwrite", is_flag=True, help="replace existing output files"),
+    click.option("--exchange", type=_LonLat(), default=None,
+                 help="headend (OLT): lon,lat in degrees (write --exchange=-0.14,51.5) "
+                 "or a point file"),
+    click.option("--costs", type=click.Path(), metavar="TOML",
+                 help="cost book (see `fibreplan cost-book`)"),
+    click.option("--design", type=click.Path(), metavar="TOML",
+                 help="design rules (see `fibreplan design-rules`)"),
+    click.option("--existing", "--ducts", "existing", type=click.Path(), metavar="FILE",
+                 help="existing ducts (lines) and poles (points) to use"),
+    click.option("--max-drop-m", type=click.FloatRange(min=0, min_open=True), default=None,
+                 metavar="M", help="maximum drop length, metres (default 100)"),
+    click.option("--method", type=click.Choice(["heuristic", "exact", "auto"]), default="auto",
+                 show_default=True, help="Steiner tree method"),
+    click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+                 metavar="S", help="optional cap on the optimiser's wall time, seconds (default "
+                 "none; a capped run may differ between a busy and an idle machine)"),
+    click.option("--no-basemap", is_flag=True, help="draw the map without OSM tiles"),
+    click.option("-q", "--quiet", is_flag=True, help="print only the final summary"),
+    click.option("-v", "--verbose", count=True,
+                 help="log what each stage does (-vv: debug)"),
+]  # fmt: skip
+
+
+def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_PLAN_OPTIONS):
+        f = option(f)
+    return f
+
+
+# --------------------------------------------------------------------------------------
+# Output: logging, progress per stage, the printed summary
+
+
+def _setup_logging(*, quiet: bool, verbose: int) -> None:
+    """Send logs to stderr: warnings by default, info with -v, debug with -vv, errors with -q."""
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
-    parser.add_argument("--version", action="version", version=f"fibreplan {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--out", default=_DEFAULT_OUT, help=f"output folder (default: {_DEFAULT_OUT})"
-        )
-        p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-        p.add_argument("--exchange", type=_parse_lonlat, metavar="LON,LAT",
-                       help="headend (OLT): lon,lat or a point file")  # fmt: skip
-        p.add_argument(
-            "--costs", type=Path, metavar="TOML", help="cost book (see `fibreplan cost-book`)"
-        )
-        p.add_argument("--design", type=Path, metavar="TOML",
-                       help="design rules (see `fibreplan design-rules`)")  # fmt: skip
-        p.add_argument("--existing", "--ducts", type=Path, metavar="FILE", dest="existing",
-                       help="existing ducts (lines) and poles (points) to use")  # fmt: skip
-        p.add_argument("--max-drop-m", type=float, default=None, metavar="M",
-                       help="maximum drop length, metres (default 100)")  # fmt: skip
-        p.add_argument("--method", choices=["heuristic", "exact", "auto"], default="auto",
-                       help="Steiner tree method (default: auto)")  # fmt: skip
-        p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                       help="optional cap on the optimiser's wall time, seconds (default: none; "
-                       "a capped run may differ between a busy and an idle machine)")  # fmt: skip
-        p.add_argument("--no-basemap", action="store_true", help="draw the map without OSM tiles")
-        p.add_argument("-q", "--quiet", action="store_true", help="only print the final summary")
-
-    demo = sub.add_parser("demo", help="plan the embedded town (central London, no network)")
-    demo.add_argument("--tiny", action="store_true", help="use the two-block fixture instead")
-    common(demo)
-    run = sub.add_parser("plan", help="plan from your own street and premises files")
-    # str, not Path: a PostGIS URL (postgresql://host/db#schema.table) is not a path
-    run.add_argument("--streets", required=True, type=str,
-                     help="OSM XML or PBF, GeoPackage or GeoJSON, or a PostGIS table "
-                     "(postgresql://user@host/db#schema.table)")  # fmt: skip
-    run.add_argument("--premises", required=True, type=str,
-                     help="OSM XML or PBF (buildings), GeoPackage/GeoJSON points, CSV with "
-                     "lon/lat or easting/northing columns, or a PostGIS table")  # fmt: skip
-    common(run)
-    for name, what in (("cost-book", "cost book"), ("design-rules", "design rules")):
-        book = sub.add_parser(name, help=f"print the default {what} as TOML, to edit")
-        book.add_argument("--out", type=Path, default=None, help="write to this file instead")
-        book.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    return parser
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True
+    )
+    logging.getLogger("pyogrio").setLevel(max(level, logging.WARNING))
 
 
-def _print_summary(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> None:
+class _Progress:
+    """Shows each long stage while it runs (a spinner) and its time when done, on stderr.
+
+    Silent under ``--quiet``, when stderr is not a terminal (logs stay clean) and
+    under ``--verbose`` (the log lines say the same).
+    """
+
+    _LABELS = {  # noqa: RUF012 - a constant table
+        "load": "reading inputs",
+        "trench": "building the trench graph",
+        "optimise": "optimising the route",
+        "design": "designing the network",
+        "cost": "costing",
+        "save": "writing outputs",
+        "quality": "checking the inputs",
+    }
+
+    def __init__(self, *, enabled: bool) -> None:
+        from rich.console import Console
+
+        self.enabled = enabled
+        self.console = Console(stderr=True)
+        self._status: Any = None
+
+    def __call__(self, stage: str, seconds: float | None) -> None:
+        if not self.enabled:
+            return
+        label = self._LABELS.get(stage, stage)
+        if seconds is None:
+            self._status = self.console.status(f"{label} ...")
+            self._status.start()
+            return
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        self.console.print(f"  [green]✓[/green] {label:<28} {seconds:7.1f} s", highlight=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self(name, None)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self(name, time.perf_counter() - t0)
+
+
+def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> list[str]:
     opt, head = s["optimiser"], s["headend"]
     proven = " (proven optimal)" if opt["proven_optimal"] else ""
     if opt.get("time_limit_hit"):
         proven += f", stopped at the {opt['time_limit_s']:g} s time limit"
     unreachable = s["unreachable_by_reason"] or "none"
-    lines = [
+    warnings = [f"  warning: {w}" for w in s.get("warnings", [])]
+    return [
         "",
         f"fibreplan {s['fibreplan_version']} — plan done in {seconds:.1f} s",
+        *warnings,
         (f"  premises      {s['premises_connected']:,} connected of {s['premises_total']:,}"
          f" ({s['premises_unreachable']:,} unreachable: {unreachable})"),
         f"  trench        {s['trench_m'] / 1000:,.2f} km   drops {s['drop_m'] / 1000:,.2f} km",
@@ -128,59 +246,270 @@ def _print_summary(s: dict[str, Any], paths: dict[str, Path], seconds: float) ->
          f"max loss {s['max_loss_db'] or 0:.1f} dB ({s['loss_violations']} over budget)"),
         "  outputs       " + "  ".join(str(p) for p in paths.values()),
     ]  # fmt: skip
-    print("\n".join(lines))
 
 
-def _run_plan(args: argparse.Namespace) -> int:
-    import dataclasses
+# --------------------------------------------------------------------------------------
+# Running a plan
 
-    import fibreplan
+
+def _check_input_path(value: str | None, *, option: str) -> None:
+    """Refuse a missing input file before any work (PostGIS URLs pass through)."""
+    if value is None or "://" in value or Path(value).exists():
+        return
+    msg = (
+        f"{option}: no such file '{value}'. Check the path (relative paths are from {Path.cwd()})."
+    )
+    raise FibreplanError(msg)
+
+
+def _rules(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Cost book, trench rules and design rules from the options (files checked first)."""
     from fibreplan.config import CostBook
     from fibreplan.config import TrenchRules
     from fibreplan.config import load_rules
+
+    for option in ("costs", "design", "existing"):
+        _check_input_path(opts.get(option), option=f"--{option}")
+    costs = CostBook.from_toml(opts["costs"]) if opts.get("costs") else None
+    trench_rules, rules = (
+        load_rules(opts["design"]) if opts.get("design") else (TrenchRules(), None)
+    )
+    if opts.get("max_drop_m") is not None:
+        trench_rules = dataclasses.replace(trench_rules, max_drop_m=opts["max_drop_m"])
+    return costs, trench_rules, rules
+
+
+def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
+    import fibreplan
     from fibreplan.export import FILES
     from fibreplan.export import check_writable
 
-    out = Path(args.out)
-    check_writable([out / name for name in FILES.values()], overwrite=args.overwrite)
-    costs = CostBook.from_toml(args.costs) if args.costs else None
-    trench_rules, rules = load_rules(args.design) if args.design else (TrenchRules(), None)
-    if args.max_drop_m is not None:
-        trench_rules = dataclasses.replace(trench_rules, max_drop_m=args.max_drop_m)
-    if args.command == "demo":
-        streets = premises = fibreplan.demo_path(tiny=args.tiny)
-    else:
-        streets, premises = args.streets, args.premises
+    _setup_logging(quiet=opts["quiet"], verbose=opts["verbose"])
+    out = Path(opts["out"])
+    check_writable([out / name for name in FILES.values()], overwrite=opts["overwrite"])
+    costs, trench_rules, rules = _rules(opts)
+    progress = _Progress(enabled=not opts["quiet"] and not opts["verbose"] and sys.stderr.isatty())
     t0 = time.perf_counter()
     result = fibreplan.plan(
         streets,
         premises,
-        headend=args.exchange,
+        headend=opts["exchange"],
         costs=costs,
         trench_rules=trench_rules,
         rules=rules,
-        existing=args.existing,
-        method=args.method,
-        time_limit=args.time_limit,
+        existing=opts["existing"],
+        method=opts["method"],
+        time_limit=opts["time_limit"],
+        id_column=opts.get("id_column"),
+        progress=progress,
     )
-    paths = result.save(out, overwrite=args.overwrite, basemap=not args.no_basemap)
-    _print_summary(result.summary, paths, time.perf_counter() - t0)
+    with progress.stage("save"):
+        paths = result.save(out, overwrite=opts["overwrite"], basemap=not opts["no_basemap"])
+    click.echo("\n".join(_summary_lines(result.summary, paths, time.perf_counter() - t0)))
     return 0
 
 
-def _run_config(args: argparse.Namespace) -> int:
-    from fibreplan.config import CostBook
-    from fibreplan.config import rules_toml
+def _write_text(text: str, out: str | None, *, overwrite: bool) -> int:
     from fibreplan.export import check_writable
 
-    text = CostBook().to_toml() if args.command == "cost-book" else rules_toml()
-    if args.out is None:
-        print(text, end="")
+    if out is None:
+        click.echo(text, nl=False)
         return 0
-    check_writable([args.out], overwrite=args.overwrite)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}")
+    check_writable([Path(out)], overwrite=overwrite)
+    Path(out).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")
     return 0
+
+
+# --------------------------------------------------------------------------------------
+# The command group: "did you mean" for commands (click does it for options)
+
+
+class _Group(click.Group):
+    """A group that suggests the closest command on a typo, and keeps commands in order."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's signature
+        return list(self.commands)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, list(self.commands), n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            msg = f"no such command '{name}'.{hint} Commands: {', '.join(self.commands)}."
+            raise click.UsageError(msg, ctx)
+        return super().resolve_command(ctx, args)
+
+
+_EXAMPLES = """\b
+Examples:
+  fibreplan demo --out demo-out
+  fibreplan plan --streets area.osm --premises uprn.csv --exchange=-0.1406,51.5185 --out plan-out
+  fibreplan validate area.osm uprn.csv
+  fibreplan plan --config plan.toml
+  fibreplan cost-book --out costs.toml
+
+\b
+Exit codes: 0 done; 2 bad input or usage (the message says what, where and the fix);
+1 unexpected error (the message names the file holding the traceback).
+"""
+
+
+def _version() -> str:
+    from fibreplan import __version__
+
+    return __version__
+
+
+@click.group(cls=_Group, context_settings=_CONTEXT, epilog=_EXAMPLES)
+@click.version_option(version=_version(), prog_name="fibreplan", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Plan full-fibre (FTTP) rollout: trench routes, drops, costs and maps."""
+
+
+# --------------------------------------------------------------------------------------
+# Commands: every command is registered here, in this one section.
+
+
+@cli.command("demo", epilog="\b\nExamples:\n  fibreplan demo --out demo-out\n"
+             "  fibreplan demo --tiny --no-basemap --out /tmp/t")  # fmt: skip
+@click.option("--tiny", is_flag=True, help="use the two-block fixture instead")
+@_plan_options
+def demo_command(*, tiny: bool, **opts: Any) -> int:
+    """Plan the embedded town (central London, 1,134 buildings, no network needed)."""
+    import fibreplan
+
+    path = fibreplan.demo_path(tiny=tiny)
+    return _run_plan(path, path, opts)
+
+
+_PLAN_EPILOG = """\b
+Examples:
+  fibreplan plan --streets area.osm.pbf --premises area.osm.pbf --out plan-out
+  fibreplan plan --streets streets.gpkg --premises uprn.csv --id-column UPRN \\
+      --exchange=-0.1406,51.5185 --max-drop-m 80 --costs costs.toml --out plan-out
+  fibreplan plan --config plan.toml --overwrite
+"""
+
+
+@cli.command("plan", epilog=_PLAN_EPILOG)
+@click.option("--streets", required=True, metavar="FILE|URL",
+              help="OSM XML or PBF, GeoPackage or GeoJSON lines, or a PostGIS table "
+              "(postgresql://user@host/db#schema.table)")  # fmt: skip
+@click.option("--premises", required=True, metavar="FILE|URL",
+              help="OSM XML or PBF (buildings), GeoPackage/GeoJSON points, CSV with "
+              "lon/lat or easting/northing columns, or a PostGIS table")  # fmt: skip
+@click.option("--id-column", default=None, metavar="NAME",
+              help="premises column holding the ID (default: premises_id, uprn, id or "
+              "address_id, whichever is present)")  # fmt: skip
+@_plan_options
+def plan_command(*, streets: str, premises: str, **opts: Any) -> int:
+    """Plan from your own street and premises files (or PostGIS tables)."""
+    _check_input_path(streets, option="--streets")
+    _check_input_path(premises, option="--premises")
+    return _run_plan(streets, premises, opts)
+
+
+_VALIDATE_EPILOG = """\b
+Examples:
+  fibreplan validate area.osm                 # one OSM file: streets and buildings
+  fibreplan validate streets.gpkg uprn.csv    # streets, then premises
+  fibreplan validate streets.gpkg uprn.csv --json quality.json
+"""
+
+
+@cli.command("validate", epilog=_VALIDATE_EPILOG)
+@click.argument("inputs", nargs=-1, required=True, metavar="STREETS [PREMISES]")
+@click.option("--id-column", default=None, metavar="NAME", help="premises column holding the ID")
+@click.option("--exchange", type=_LonLat(), default=None, help="headend (OLT), as for `plan`")
+@click.option("--max-drop-m", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="M", help="maximum drop length, metres (default 100)")  # fmt: skip
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="also write the report as JSON (as quality.json)")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="replace an existing --json file")
+@click.option("-q", "--quiet", is_flag=True, help="print only problems")
+@click.option("-v", "--verbose", count=True, help="log what each stage does (-vv: debug)")
+def validate_command(*, inputs: tuple[str, ...], **opts: Any) -> int:
+    """Check the inputs and print the data-quality report, without planning.
+
+    Exit code 0 when the inputs can be planned, 2 when they cannot (no premises
+    reachable, unreadable files, ...).
+    """
+    from fibreplan.quality import validate
+
+    if len(inputs) > 2:
+        msg = f"give one or two inputs (STREETS [PREMISES]); got {len(inputs)}: {list(inputs)}"
+        raise click.UsageError(msg)
+    streets, premises = inputs[0], inputs[-1]
+    for value, option in ((streets, "STREETS"), (premises, "PREMISES")):
+        _check_input_path(value, option=option)
+    _setup_logging(quiet=opts["quiet"], verbose=opts["verbose"])
+    _, trench_rules, _ = _rules({"max_drop_m": opts["max_drop_m"]})
+    report, text = validate(
+        streets, premises, headend=opts["exchange"], trench_rules=trench_rules,
+        id_column=opts["id_column"],
+    )  # fmt: skip
+    if opts["json_out"]:
+        from fibreplan.export import write_quality
+
+        write_quality(report, opts["json_out"], overwrite=opts["overwrite"])
+    if not opts["quiet"] or report["problems"]:
+        click.echo(text)
+    return 2 if report["problems"] else 0
+
+
+@cli.command("cost-book")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="write to this file instead of printing")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="replace an existing file")
+def cost_book_command(*, out: str | None, overwrite: bool) -> int:
+    """Print the default cost book as TOML, to edit (each default names its source)."""
+    from fibreplan.config import CostBook
+
+    return _write_text(CostBook().to_toml(), out, overwrite=overwrite)
+
+
+@cli.command("design-rules")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="write to this file instead of printing")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="replace an existing file")
+def design_rules_command(*, out: str | None, overwrite: bool) -> int:
+    """Print the default trench and design rules as TOML, to edit."""
+    from fibreplan.config import rules_toml
+
+    return _write_text(rules_toml(), out, overwrite=overwrite)
+
+
+# --------------------------------------------------------------------------------------
+# Entry point: exceptions to exit codes
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _write_traceback() -> Path | None:
+    """Write the current exception's traceback to a file in the temp folder; return its path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"fibreplan-crash-{stamp}-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"fibreplan {_version()} {' '.join(sys.argv)}\n")
+            traceback.print_exc(file=fh)
+    except OSError:  # pragma: no cover - nowhere to write: print it instead
+        traceback.print_exc()
+        return None
+    return Path(name)
+
+
+def _usage_error(err: click.UsageError) -> int:
+    hint = ""
+    if err.ctx is not None and err.ctx.command_path:
+        hint = f" (see `{err.ctx.command_path} --help`)"
+    click.echo(f"fibreplan: error: {_one_line(err.format_message())}{hint}", err=True)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,27 +523,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit code: 0 success, 2 bad input, 1 unexpected error.
+        Exit code: 0 done, 2 bad input or usage, 1 unexpected error (the
+        traceback is written to a file named on stderr), 130 interrupted.
     """
-    args = _parser().parse_args(argv)
-    if not getattr(args, "quiet", False):
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-        )
-        logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args.command in {"cost-book", "design-rules"}:
-            return _run_config(args)
-        return _run_plan(args)
-    except (FibreplanError, InputValidationError) as err:
-        print(f"fibreplan: error: {err}", file=sys.stderr)
+        code = cli.main(args=args, prog_name="fibreplan", standalone_mode=False)
+    except (Exception, KeyboardInterrupt) as err:  # noqa: BLE001 - each mapped to an exit code
+        return _exit_code(err)
+    return code if isinstance(code, int) else 0
+
+
+def _exit_code(err: BaseException) -> int:
+    """Print one line for ``err`` and return its exit code (a traceback file for a bug)."""
+    if isinstance(err, click.UsageError):
+        return _usage_error(err)
+    if isinstance(err, click.ClickException | FibreplanError):
+        text = err.format_message() if isinstance(err, click.ClickException) else str(err)
+        click.echo(f"fibreplan: error: {_one_line(text)}", err=True)
         return 2
-    except BrokenPipeError:  # pragma: no cover - output piped into `head` and the like
+    if isinstance(err, KeyboardInterrupt | click.Abort):  # pragma: no cover
+        click.echo("fibreplan: interrupted", err=True)
+        return 130
+    if isinstance(err, BrokenPipeError):  # pragma: no cover - output piped into `head`
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:  # pragma: no cover
-        print("fibreplan: interrupted", file=sys.stderr)
-        return 130
+    return _unexpected(err)
+
+
+def _unexpected(err: BaseException) -> int:
+    where = _write_traceback()
+    saved = f"; traceback written to {where}" if where else ""
+    click.echo(
+        f"fibreplan: unexpected error: {type(err).__name__}: {_one_line(str(err))[:300]}{saved}; "
+        "please report it (nothing was written to the output folder).",
+        err=True,
+    )
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -27,12 +29,25 @@ from fibreplan.layers import plan_layers
 if TYPE_CHECKING:
     from fibreplan.plan import Plan
 
-__all__ = ["FILES", "check_writable", "save_plan", "write_gpkg", "write_map", "write_summary"]
+__all__ = [
+    "FILES",
+    "check_writable",
+    "save_plan",
+    "write_gpkg",
+    "write_map",
+    "write_quality",
+    "write_summary",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Files a saved plan holds, by key.
-FILES = {"summary": "summary.json", "gpkg": "plan.gpkg", "map": "map.html"}
+FILES = {
+    "summary": "summary.json",
+    "gpkg": "plan.gpkg",
+    "map": "map.html",
+    "quality": "quality.json",
+}
 
 
 def check_writable(paths: list[Path], *, overwrite: bool) -> None:
@@ -48,8 +63,16 @@ def check_writable(paths: list[Path], *, overwrite: bool) -> None:
     Raises
     ------
     InputValidationError
-        If a file exists and ``overwrite`` is false.
+        If a file exists and ``overwrite`` is false, or a file stands where a
+        folder on the way to one of them must be.
     """
+    for path in paths:
+        blocked = next((a for a in path.parents if a.exists() and not a.is_dir()), None)
+        if blocked is not None or path.is_dir():
+            where = blocked if blocked is not None else path
+            kind = "a file" if blocked is not None else "a folder"
+            msg = f"cannot write '{path}': '{where}' is {kind}; choose another output location."
+            raise InputValidationError(msg)
     existing = [str(p) for p in paths if p.exists()]
     if existing and not overwrite:
         msg = (
@@ -147,10 +170,35 @@ def write_summary(summary: Mapping[str, Any], path: str | Path, *, overwrite: bo
     pathlib.Path
         The file written.
     """
+    return _write_json(summary, path, overwrite=overwrite)
+
+
+def write_quality(report: Mapping[str, Any], path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the data-quality report as pretty-printed JSON (``quality.json``).
+
+    Parameters
+    ----------
+    report : Mapping
+        The report (:attr:`fibreplan.Plan.quality` or
+        :func:`fibreplan.quality.input_quality`).
+    path : str or pathlib.Path
+        File to create.
+    overwrite : bool, default False
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    return _write_json(report, path, overwrite=overwrite)
+
+
+def _write_json(data: Mapping[str, Any], path: str | Path, *, overwrite: bool) -> Path:
     path = Path(path)
     check_writable([path], overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(dict(summary)), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(_jsonable(dict(data)), indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -219,7 +267,7 @@ def write_map(
 def save_plan(
     plan: Plan, out_dir: str | Path, *, overwrite: bool = False, basemap: bool = True
 ) -> dict[str, Path]:
-    """Write a plan's ``summary.json``, ``plan.gpkg`` and ``map.html`` into ``out_dir``.
+    """Write a plan's ``summary.json``, ``plan.gpkg``, ``map.html`` and ``quality.json``.
 
     The layers are built once for both the GeoPackage and the map.
 
@@ -238,7 +286,7 @@ def save_plan(
     Returns
     -------
     dict of str to pathlib.Path
-        Paths by key of :data:`FILES` (``summary``, ``gpkg``, ``map``).
+        Paths by key of :data:`FILES` (``summary``, ``gpkg``, ``map``, ``quality``).
 
     Raises
     ------
@@ -247,6 +295,11 @@ def save_plan(
 
     Notes
     -----
+    The files are written atomically: built in a hidden temporary folder
+    beside ``out_dir`` (same file system), then each moved into place with
+    ``os.replace``; on any error the temporary folder is removed and
+    ``out_dir`` is left as it was.
+
     ``summary.json`` is :attr:`fibreplan.Plan.summary` with the seconds spent
     building the layers and writing the GeoPackage and the map added to its
     ``seconds`` (keys ``layers``, ``gpkg``, ``map``).
@@ -254,19 +307,59 @@ def save_plan(
     out = Path(out_dir)
     paths = {key: out / name for key, name in FILES.items()}
     check_writable(list(paths.values()), overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    with _staging(out) as tmp:
+        _write_plan_files(plan, {key: tmp / p.name for key, p in paths.items()}, basemap=basemap)
+        _move_into_place(tmp, out, list(paths.values()))
+    logger.info("plan saved to %s", out)
+    return paths
+
+
+@contextlib.contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out`` (same file system); remove it afterwards."""
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.fibreplan-", dir=parent))
+    except (FileExistsError, NotADirectoryError) as err:
+        msg = f"output folder '{out}': '{parent}' is not a folder; choose another --out."
+        raise InputValidationError(msg) from err
+    except PermissionError as err:
+        msg = f"output folder '{out}': cannot write in '{parent}' ({err.strerror}); choose another."
+        raise InputValidationError(msg) from err
+    try:
+        folder = tmp / out.name  # made by mkdir, so it gets the usual permissions
+        folder.mkdir()
+        yield folder
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_plan_files(plan: Plan, paths: dict[str, Path], *, basemap: bool) -> None:
+    """Build the layers once and write every file of :data:`FILES` to ``paths``."""
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     layers = plan_layers(plan)
     seconds["layers"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    write_gpkg(layers, paths["gpkg"], overwrite=overwrite)
+    write_gpkg(layers, paths["gpkg"])
     seconds["gpkg"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     summary = plan.summary
-    write_map(layers, paths["map"], title=map_title(summary), overwrite=overwrite, basemap=basemap)
+    write_map(layers, paths["map"], title=map_title(summary), basemap=basemap)
     seconds["map"] = time.perf_counter() - t0
+    write_quality(plan.quality, paths["quality"])
     timed = {**summary["seconds"], **{k: round(v, 3) for k, v in seconds.items()}}
-    write_summary({**summary, "seconds": timed}, paths["summary"], overwrite=overwrite)
-    logger.info("plan saved to %s", out)
-    return paths
+    write_summary({**summary, "seconds": timed}, paths["summary"])
+
+
+def _move_into_place(tmp: Path, out: Path, targets: list[Path]) -> None:
+    """Move the files built in ``tmp`` to ``targets`` in ``out`` (``os.replace``: atomic each)."""
+    if out.exists() and not out.is_dir():
+        msg = f"output folder '{out}' is a file; choose another --out."
+        raise InputValidationError(msg)
+    if not out.exists():
+        tmp.rename(out)  # one atomic step: the whole folder appears at once
+        return
+    for target in targets:
+        (tmp / target.name).replace(target)

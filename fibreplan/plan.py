@@ -10,11 +10,14 @@ to them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import logging
 import time
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from typing import Literal
@@ -36,6 +39,7 @@ from fibreplan.config import TrenchRules
 from fibreplan.cost import Costing
 from fibreplan.cost import Quantities
 from fibreplan.cost import cost_plan
+from fibreplan.cost import network_quantities
 from fibreplan.design import Design
 from fibreplan.design import design_network
 from fibreplan.export import map_title
@@ -47,6 +51,10 @@ from fibreplan.layers import premises_layer
 from fibreplan.load import load_inputs
 from fibreplan.optimise import SteinerResult
 from fibreplan.optimise import steiner_tree_csr
+from fibreplan.quality import check_headend
+from fibreplan.quality import plan_quality
+from fibreplan.quality import plan_warnings
+from fibreplan.quality import refuse_unplannable
 from fibreplan.summary import plan_summary
 from fibreplan.trench import TrenchGraph
 from fibreplan.trench import build_trench_graph
@@ -135,9 +143,28 @@ class Plan:
         -------
         dict
             See :func:`fibreplan.summary.plan_summary` and the README's output
-            contract for every key.
+            contract for every key; ``warnings`` (second key: one line per way
+            the plan falls short, :func:`fibreplan.quality.plan_warnings`) and
+            ``quality`` (:attr:`quality`) are added here.
         """
-        return plan_summary(self)
+        s = plan_summary(self)
+        return {
+            "fibreplan_version": s["fibreplan_version"],
+            "warnings": plan_warnings(self),
+            **s,
+            "quality": self.quality,
+        }
+
+    @functools.cached_property
+    def quality(self) -> dict[str, Any]:
+        """The data-quality report of the plan's inputs (``quality.json``), computed once.
+
+        Returns
+        -------
+        dict
+            See :func:`fibreplan.quality.plan_quality`.
+        """
+        return plan_quality(self)
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Return the plan's GeoDataFrame layers (the GeoPackage's tables).
@@ -261,7 +288,11 @@ def road_crossings(tg: TrenchGraph, rows: npt.NDArray[np.int64]) -> int:
 
 
 def plan_quantities(
-    tg: TrenchGraph, rows: npt.NDArray[np.int64], design: Design
+    tg: TrenchGraph,
+    rows: npt.NDArray[np.int64],
+    design: Design,
+    *,
+    premises: gpd.GeoDataFrame | None = None,
 ) -> Quantities:
     """Return what a routed and designed plan builds: the cost stage's input.
 
@@ -273,6 +304,9 @@ def plan_quantities(
         Rows of ``tg``'s edges that the plan trenches.
     design : Design
         The PON design on those edges.
+    premises : geopandas.GeoDataFrame, optional
+        The premises in the trench graph's order (``units``, ``building_id``;
+        see :func:`fibreplan.cost.network_quantities`).
 
     Returns
     -------
@@ -301,6 +335,7 @@ def plan_quantities(
         dp_count=int(design.dp_node.size),
         cabinet_count=int(design.cabinet_node.size),
         cable_m_by_size=design.cable_m_by_size(),
+        **network_quantities(tg, rows, design, premises=premises),
     )
 
 
@@ -331,9 +366,29 @@ def _load_existing(
     return gdf.to_crs(crs)
 
 
+#: A progress callback: ``(stage, None)`` when a stage starts, ``(stage, seconds)`` when done.
+Progress = Callable[[str, float | None], None]
+
+
+@contextlib.contextmanager
+def _stage(name: str, seconds: dict[str, float], progress: Progress | None) -> Iterator[None]:
+    """Time one stage into ``seconds[name]`` and tell ``progress`` when it starts and ends."""
+    if progress is not None:
+        progress(name, None)
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = time.perf_counter() - t0
+        if progress is not None:
+            progress(name, seconds[name])
+
+
 def _load(
     streets: gpd.GeoDataFrame | str | Path | nx.MultiDiGraph,
     premises: gpd.GeoDataFrame | str | Path,
+    *,
+    id_column: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[dict[str, str]]]:
     """Load streets and premises in one metric CRS; list the input files with their sha256."""
     inputs = [
@@ -343,7 +398,7 @@ def _load(
     ]
     if len(inputs) == 2 and Path(str(streets)).resolve() == Path(str(premises)).resolve():
         inputs = inputs[:1]  # one file gives both (read once by load_inputs)
-    gdf_streets, gdf_premises = load_inputs(streets, premises)
+    gdf_streets, gdf_premises = load_inputs(streets, premises, id_column=id_column)
     if gdf_premises.empty:
         msg = "premises is empty: give at least one premises point."
         raise InputValidationError(msg)
@@ -362,6 +417,8 @@ def plan(
     method: Literal["heuristic", "exact", "auto"] = "auto",
     time_limit: float | None = None,
     seed: int = 0,
+    id_column: str | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """Plan a fibre network: which streets to trench, drops, cost per premises passed.
 
@@ -396,6 +453,13 @@ def plan(
         valid, bounded) tree; the summary's ``optimiser.time_limit_hit`` says so.
     seed : int, default 0
         Seed of the optimiser (results are deterministic for a seed).
+    id_column : str, optional
+        Premises column holding the ID (default: the first of ``premises_id``,
+        ``uprn``, ``id``, ``address_id`` present; see :func:`fibreplan.load_premises`).
+    progress : callable, optional
+        Called as ``progress(stage, None)`` when a stage (``load``, ``trench``,
+        ``optimise``, ``design``, ``cost``) starts and ``progress(stage, seconds)``
+        when it ends (the CLI shows it).
 
     Returns
     -------
@@ -408,6 +472,12 @@ def plan(
         If ``premises`` is empty or an input is malformed (see the loaders).
     CRSError
         If an input's CRS is missing or cannot be used.
+    InfeasibleDesignError
+        If no premises can be connected (nothing to plan); the message names
+        the likely cause (swapped coordinates, layers in different areas, the
+        wrong file) and ``unreachable`` holds the premises IDs. A plan where only
+        some premises are unreachable or over the optical budget is returned,
+        with ``summary["warnings"]`` saying so.
 
     Examples
     --------
@@ -422,47 +492,46 @@ def plan(
     trench_rules = trench_rules or TrenchRules()
     rules = rules or DesignRules()
     seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    gdf_streets, gdf_premises, inputs = _load(streets, premises)
-    seconds["load"] = time.perf_counter() - t0
+    with _stage("load", seconds, progress):
+        gdf_streets, gdf_premises, inputs = _load(streets, premises, id_column=id_column)
 
-    t0 = time.perf_counter()
-    gdf_existing = _load_existing(existing, crs=gdf_streets.crs)
-    if isinstance(existing, str | Path):
-        inputs.append({"name": Path(existing).name, "sha256": _sha256(Path(existing))})
-    tg = build_trench_graph(
-        gdf_streets,
-        gdf_premises,
-        costs=costs,
-        rules=trench_rules,
-        headend=headend,
-        existing=gdf_existing,
-    )
-    seconds["trench"] = time.perf_counter() - t0
+    with _stage("trench", seconds, progress):
+        check_headend(headend, gdf_streets, max_drop_m=trench_rules.max_drop_m)
+        gdf_existing = _load_existing(existing, crs=gdf_streets.crs)
+        if isinstance(existing, str | Path):
+            inputs.append({"name": Path(existing).name, "sha256": _sha256(Path(existing))})
+        tg = build_trench_graph(
+            gdf_streets,
+            gdf_premises,
+            costs=costs,
+            rules=trench_rules,
+            headend=headend,
+            existing=gdf_existing,
+        )
+    refuse_unplannable(gdf_streets, gdf_premises, tg)
 
-    t0 = time.perf_counter()
-    reach = tg.premises_node >= 0
-    terminals = np.unique(np.append(tg.premises_node[reach], tg.headend_node))
-    tree = steiner_tree_csr(tg.csr(), terminals, method=method, seed=seed, time_limit=time_limit)
-    rows = tg.edge_index(tree.edges) if tree.edges.size else np.array([], dtype=np.int64)
-    seconds["optimise"] = time.perf_counter() - t0
+    with _stage("optimise", seconds, progress):
+        reach = tg.premises_node >= 0
+        terminals = np.unique(np.append(tg.premises_node[reach], tg.headend_node))
+        tree = steiner_tree_csr(
+            tg.csr(), terminals, method=method, seed=seed, time_limit=time_limit
+        )
+        rows = tg.edge_index(tree.edges) if tree.edges.size else np.array([], dtype=np.int64)
 
-    t0 = time.perf_counter()
-    design = design_network(
-        np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]),
-        tg.edge_length_m[rows],
-        tg.headend_node,
-        tg.premises_node[reach],
-        tg.premises_drop_m[reach],
-        rules=rules,
-        max_drop_m=trench_rules.max_drop_m,
-    )
-    seconds["design"] = time.perf_counter() - t0
+    with _stage("design", seconds, progress):
+        design = design_network(
+            np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]),
+            tg.edge_length_m[rows],
+            tg.headend_node,
+            tg.premises_node[reach],
+            tg.premises_drop_m[reach],
+            rules=rules,
+            max_drop_m=trench_rules.max_drop_m,
+        )
 
-    t0 = time.perf_counter()
-    quantities = plan_quantities(tg, rows, design)
-    costing = cost_plan(quantities, costs=costs)
-    seconds["cost"] = time.perf_counter() - t0
+    with _stage("cost", seconds, progress):
+        quantities = plan_quantities(tg, rows, design, premises=gdf_premises)
+        costing = cost_plan(quantities, costs=costs)
     result = Plan(
         streets=gdf_streets,
         premises_input=gdf_premises,
@@ -487,4 +556,6 @@ def plan(
         s["trench_m"] / 1000,
         s["cost_per_premises_passed_gbp"] or 0,
     )
+    for warning in s["warnings"]:
+        logger.warning("plan: %s", warning)
     return result

@@ -57,7 +57,7 @@ def test_missing_file_exits_2(tmp_path, capsys):
 
 def test_cost_book_prints_toml(capsys):
     assert main(["cost-book"]) == 0
-    assert "[costs.trench_gbp_per_m]" in capsys.readouterr().out
+    assert "[costs.trench_gbp_per_m." in capsys.readouterr().out
 
 
 def test_exchange_from_a_point_file(tmp_path, streets, premises):
