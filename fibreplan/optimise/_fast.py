@@ -30,10 +30,11 @@ _DA_ROOTS = 12
 #: costs O(|T| depth): one dual ascent, and only the best construction is
 #: polished, without recombination.
 _MANY_TERMINALS = 1_000
-#: Above this many edges, the same light effort (every pass of local search
+#: Above this many edges or nodes, a medium effort (every pass of local search
 #: and vertex insertion is then O(m) or more: networkx's whole Mehlhorn
 #: heuristic is about one such pass).
 _MANY_EDGES = 30_000
+_MANY_NODES = 5_000
 #: Dual-ascent roots on such a big graph (then one recombination round, no perturbation).
 _BIG_DA_ROOTS = 3
 #: Constructions polished by local search (the best SPH tree and the best DA trees).
@@ -213,7 +214,7 @@ class _Search:
         # effort: light (one ascent, one polish) on many terminals, medium on
         # a big graph, full otherwise; fixed by the input, never by the clock
         self.many = t.size > _MANY_TERMINALS
-        big = A.nnz // 2 > _MANY_EDGES
+        big = A.nnz // 2 > _MANY_EDGES or A.shape[0] > _MANY_NODES
         self.n_da = 1 if self.many else (_BIG_DA_ROOTS if big else _DA_ROOTS)
         self.rounds = 0 if self.many else (1 if big else _ROUNDS)
         self.perturb_rounds = 0 if self.many or big else _PERTURB_ROUNDS

@@ -874,7 +874,47 @@ def _may_insert(vw: np.ndarray, k: int, ws: np.ndarray) -> bool:
 
 
 @njit(cache=True)
-def vertex_insertion(
+def _root_depth(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rev: np.ndarray,
+    tarc: np.ndarray,
+    root: int,
+    par: np.ndarray,
+    parc: np.ndarray,
+    order: np.ndarray,
+    depth: np.ndarray,
+) -> None:
+    """:func:`_root_tree`, plus the depth of every tree node in ``depth``."""
+    k = _root_tree(indptr, indices, rev, tarc, root, par, parc, order)
+    depth[root] = 0
+    for i in range(1, k):
+        depth[order[i]] = depth[par[order[i]]] + 1
+
+
+@njit(cache=True)
+def _cycle_max(
+    a: int, b: int, w: np.ndarray, par: np.ndarray, parc: np.ndarray, depth: np.ndarray,
+    cut: np.ndarray,
+) -> int:  # fmt: skip
+    """Arc of the heaviest edge on the tree path ``a .. b``; -1 if the path has a ``cut`` arc."""
+    best = -1
+    best_w = -1.0
+    while a != b:
+        if depth[a] < depth[b]:
+            a, b = b, a
+        q = parc[a]
+        if cut[q]:
+            return -1
+        if w[q] > best_w:
+            best_w = w[q]
+            best = q
+        a = par[a]
+    return best
+
+
+@njit(cache=True)
+def vertex_insertion(  # noqa: C901, PLR0912 - one scan over candidate nodes, kept whole for numba
     indptr: np.ndarray,
     indices: np.ndarray,
     w: np.ndarray,
@@ -883,19 +923,34 @@ def vertex_insertion(
     tdeg: np.ndarray,
     is_term: np.ndarray,
 ) -> int:
-    """Steiner-vertex insertion: add a node when the MST of the tree's nodes plus it is cheaper.
+    """Steiner-vertex insertion: add a node when joining it shortens the tree.
 
-    The tree must be the MST of its node set (as :func:`mst_prune` leaves it);
-    the MST with one more node ``v`` only uses the tree's edges and ``v``'s
-    edges, so each candidate costs one Kruskal pass over ``|tree| + deg(v)``
-    edges. Works in place; returns the number of insertions.
+    A non-tree node ``v`` with tree neighbours ``u1, u2, ...`` (by edge
+    weight) joins by its cheapest edge ``(v, u1)``; each further edge
+    ``(v, uj)`` closes a cycle through ``v`` and replaces the heaviest tree
+    edge on it when that is heavier (the incremental MST step, so the result
+    is the MST of the tree plus ``v``'s edges when the tree was the MST of
+    its nodes). ``v`` is inserted when the exchanges pay for ``(v, u1)``. Each candidate costs ``O(deg(v) depth)`` on the tree
+    rooted at a terminal. Works in place; returns the number of insertions.
     """
     n = indptr.size - 1
-    arcs, ws = _sorted_tree_edges(indptr, indices, w, tarc)
+    _, ws = _sorted_tree_edges(indptr, indices, w, tarc)
     total = _total(ws)
-    uf = np.arange(n)
+    root = 0
+    for x in range(n):
+        if is_term[x]:
+            root = x
+            break
+    par = np.full(n, -1, dtype=np.int64)
+    parc = np.full(n, -1, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    depth = np.zeros(n, dtype=np.int64)
+    _root_depth(indptr, indices, rev, tarc, root, par, parc, order, depth)
+    cut = np.zeros(w.size, dtype=np.bool_)
     vp = np.empty(n, dtype=np.int64)
     vw = np.empty(n)
+    out_arcs = np.empty(n, dtype=np.int64)
+    in_arcs = np.empty(n, dtype=np.int64)
     moves = 0
     for v in range(n):
         if tdeg[v] > 0 or is_term[v]:
@@ -911,64 +966,40 @@ def vertex_insertion(
         vw_s, vp_s = _sort_pairs(vw, vp, k)
         if not _may_insert(vw_s, k, ws):
             continue
-        # Kruskal over the merged, sorted edge lists
-        for a in arcs:
-            uf[indices[a]] = indices[a]
-            uf[indices[rev[a]]] = indices[rev[a]]
-        uf[v] = v
-        need = arcs.size + 1
-        got = 0
-        cost = 0.0
-        i = 0
-        j = 0
-        while got < need and (i < arcs.size or j < k):
-            if j < k and (i >= arcs.size or vw_s[j] < ws[i]):
-                p = vp_s[j]
-                j += 1
-            else:
-                p = arcs[i]
-                i += 1
-            a = _root_of(uf, indices[rev[p]])
-            b = _root_of(uf, indices[p])
-            if a != b:
-                uf[a] = b
-                cost += w[p]
-                got += 1
-                if cost >= total - _EPS * max(1.0, total):
+        gain = -vw_s[0]
+        in_arcs[0] = vp_s[0]
+        n_in = 1
+        n_out = 0
+        for j in range(1, k):
+            # the tree path from uj to v ends at the one joined node whose
+            # path to uj crosses no replaced edge (one per piece of the cut tree)
+            q = -1
+            for i in range(n_in):
+                q = _cycle_max(indices[in_arcs[i]], indices[vp_s[j]], w, par, parc, depth, cut)
+                if q >= 0:
                     break
-        if got < need or cost >= total - _EPS * max(1.0, total):
+            if q >= 0 and w[q] > vw_s[j]:
+                gain += w[q] - vw_s[j]
+                cut[q] = True
+                out_arcs[n_out] = q
+                n_out += 1
+                in_arcs[n_in] = vp_s[j]
+                n_in += 1
+        for i in range(n_out):
+            cut[out_arcs[i]] = False
+        if gain <= _EPS * max(1.0, total):
             continue
-        # apply: rebuild the tree from the chosen edges
-        chosen = np.empty(need, dtype=np.int64)
-        for a in arcs:
-            uf[indices[a]] = indices[a]
-            uf[indices[rev[a]]] = indices[rev[a]]
-        uf[v] = v
-        got = 0
-        i = 0
-        j = 0
-        while got < need:
-            if j < k and (i >= arcs.size or vw_s[j] < ws[i]):
-                p = vp_s[j]
-                j += 1
-            else:
-                p = arcs[i]
-                i += 1
-            a = _root_of(uf, indices[rev[p]])
-            b = _root_of(uf, indices[p])
-            if a != b:
-                uf[a] = b
-                chosen[got] = p
-                got += 1
-        for a in arcs:
-            tarc[a] = False
-            tarc[rev[a]] = False
-            tdeg[indices[a]] = 0
-            tdeg[indices[rev[a]]] = 0
-        for p in chosen:
-            _add_edge(p, indices[rev[p]], indices[p], rev, tarc, tdeg)
+        for i in range(n_out):
+            q = out_arcs[i]
+            tarc[q] = False
+            tarc[rev[q]] = False
+            tdeg[indices[q]] -= 1
+            tdeg[indices[rev[q]]] -= 1
+        for i in range(n_in):
+            _add_edge(in_arcs[i], v, indices[in_arcs[i]], rev, tarc, tdeg)
         prune_leaves(indptr, indices, tarc, tdeg, is_term)
-        arcs, ws = _sorted_tree_edges(indptr, indices, w, tarc)
+        _root_depth(indptr, indices, rev, tarc, root, par, parc, order, depth)
+        _, ws = _sorted_tree_edges(indptr, indices, w, tarc)
         total = _total(ws)
         moves += 1
     return moves
