@@ -160,7 +160,7 @@ class Estimate(float):
         low: float | None = None,
         high: float | None = None,
         source: str = "",
-        assumption: bool = False,  # noqa: FBT001, FBT002 - pickling passes it positionally
+        assumption: bool = False,
     ) -> Self:
         """Create the estimate (see the class docstring)."""
         obj = super().__new__(cls, likely)
@@ -213,7 +213,7 @@ class Estimate(float):
 
 
 def _E(likely: float, low: float, high: float) -> Estimate:  # noqa: N802 - a literal's constructor
-    """A default's estimate (its source and flag come from the rule)."""
+    """Return a default's estimate (its source and flag come from the rule)."""
     return Estimate(likely, low, high)
 
 
@@ -323,7 +323,9 @@ def _rule(
 def _with_source(default: object, *, source: str, assumption: bool) -> object:
     """Give a ranged default (an estimate or a table of them) the rule's source and flag."""
     if isinstance(default, Mapping):
-        return {k: _with_source(v, source=source, assumption=assumption) for k, v in default.items()}
+        return {
+            k: _with_source(v, source=source, assumption=assumption) for k, v in default.items()
+        }
     e: Estimate = default  # type: ignore[assignment]
     return Estimate(float(e), e.low, e.high, source, assumption)
 
@@ -368,7 +370,7 @@ _ESTIMATE_KEYS = ("low", "likely", "high", "unit", "source", "assumption")
 USER_SOURCE = "user value, no source given"
 
 
-def _check_estimate(  # noqa: C901 - one check per field of the table, in order
+def _check_estimate(  # noqa: PLR0911 - one check (and message) per field, in order
     name: str, value: object, rule: _Rule, default: object
 ) -> tuple[Any, str]:
     """Parse a ranged value: an :class:`Estimate`, a number or a ``{low, likely, high}`` table.
@@ -769,11 +771,12 @@ class CostBook(_TomlConfig):
         "two-sided roads of TrenchRules, minor = the rest).",
     )  # fmt: skip
     permit_gbp_per_street: Mapping[str, float] = _rule(
-        {"major": _E(1066.0, 386.0, 2036.0), "minor": _E(386.0, 386.0, 467.87)},
+        {"major": _E(467.87, 386.0, 2036.0), "minor": _E(386.0, 386.0, 467.87)},
         unit="GBP per street", low=0, keys="road", merge=True,
         source="council fee schedules: street works permit GBP 386 (Westmorland & Furness, "
-        "Apr 2025), s50 licence up to GBP 467.87 (North Yorkshire); major roads add a "
-        "temporary road closure order GBP 680-1,650 (Cumbria 2021, Shropshire 2022/23, W&F 2025)",
+        "Apr 2025), s50 licence up to GBP 467.87 (North Yorkshire), likely for major roads; "
+        "their high adds a temporary road closure order GBP 1,650 (Cumbria 2021, Shropshire "
+        "2022/23, Westmorland & Furness 2025)",
         doc="Street-works permits per street dug, by road class.",
     )  # fmt: skip
     reinstatement_gbp_per_m2: float = _rule(
@@ -835,11 +838,12 @@ class CostBook(_TomlConfig):
     )  # fmt: skip
     splitter_gbp: Mapping[int, float] = _rule(
         {ratio: _E(82.65, 17.40, 165.30) for ratio in (2, 4, 8, 16, 32)},
-        unit="GBP", low=0, keys="ratio", assumption=True,
+        unit="GBP", low=0, keys="ratio", merge=True, assumption=True,
         source="ChrisMolanus/ftth_planner (proof of concept, cross-check): splitter EUR 20 + "
         "EUR 75 placement = GBP 82.65 at 0.870 GBP/EUR; low the splitter alone (GBP 17.40), high "
         "twice (fibreplan's spread); the same for every ratio (no public price per ratio)",
-        doc="One PLC splitter, supplied and fitted, by number of outputs.",
+        doc="One PLC splitter, supplied and fitted, by number of outputs; a file may give "
+        "only some ratios.",
     )  # fmt: skip
     dp_gbp: float = _rule(
         _E(250.0, 150.0, 400.0), unit="GBP", low=0, assumption=True,
@@ -1039,7 +1043,7 @@ class CostBook(_TomlConfig):
         str
             The declared unit.
         """
-        return dict(_rules(type(self)))[name.split(".")[0]].unit
+        return dict(_rules(type(self)))[name.split(".", maxsplit=1)[0]].unit
 
 
 @_documented

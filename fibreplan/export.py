@@ -47,6 +47,11 @@ FILES = {
     "gpkg": "plan.gpkg",
     "map": "map.html",
     "quality": "quality.json",
+    # the bid files (fibreplan.bid)
+    "boq": "boq.csv",
+    "xlsx": "bid.xlsx",
+    "costs_png": "costs.png",
+    "quantities": "quantities.json",
 }
 
 
@@ -337,18 +342,25 @@ def _staging(out: Path) -> Iterator[Path]:
 
 def _write_plan_files(plan: Plan, paths: dict[str, Path], *, basemap: bool) -> None:
     """Build the layers once and write every file of :data:`FILES` to ``paths``."""
+    from fibreplan.bid import write_bid_files
+    from fibreplan.bid import write_config_tables
+
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     layers = plan_layers(plan)
     seconds["layers"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     write_gpkg(layers, paths["gpkg"])
+    write_config_tables(plan, paths["gpkg"])
     seconds["gpkg"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     summary = plan.summary
     write_map(layers, paths["map"], title=map_title(summary), basemap=basemap)
     seconds["map"] = time.perf_counter() - t0
     write_quality(plan.quality, paths["quality"])
+    t0 = time.perf_counter()
+    write_bid_files(plan, paths)
+    seconds["bid"] = time.perf_counter() - t0
     timed = {**summary["seconds"], **{k: round(v, 3) for k, v in seconds.items()}}
     write_summary({**summary, "seconds": timed}, paths["summary"])
 

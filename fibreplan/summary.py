@@ -7,19 +7,22 @@ the dict written to ``summary.json`` (every key is listed in the README's
 
 from __future__ import annotations
 
+import hashlib
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from fibreplan.config import rules_toml
 from fibreplan.layers import headend_lonlat
 
 if TYPE_CHECKING:
     from fibreplan.plan import Plan
 
-__all__ = ["plan_summary"]
+__all__ = ["buildings_total", "config_sha256", "plan_summary"]
 
 
 def _version() -> str:
@@ -29,12 +32,50 @@ def _version() -> str:
         return "0.0.0+unknown"
 
 
+def buildings_total(premises: pd.DataFrame) -> int:
+    """Count buildings: premises sharing a ``building_id`` are one, any other premises is one.
+
+    Parameters
+    ----------
+    premises : pandas.DataFrame
+        Premises rows, optionally with ``building_id``.
+
+    Returns
+    -------
+    int
+        Number of buildings.
+    """
+    if "building_id" not in premises:
+        return len(premises)
+    ids = premises["building_id"]
+    return int(ids.dropna().nunique() + ids.isna().sum())
+
+
+def config_sha256(text: str) -> str:
+    """Return the sha256 of a configuration's canonical TOML text (hex).
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``CostBook.to_toml()`` or :func:`fibreplan.config.rules_toml`.
+
+    Returns
+    -------
+    str
+        64 hex digits: the same cost book or rules give the same digest.
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _premises_figures(plan: Plan) -> dict[str, Any]:
     tg, prem = plan.trench_graph, plan.premises_input
     connected = tg.premises_node >= 0
     reason, count = np.unique(tg.premises_reason[~connected], return_counts=True)
     by_class = prem.loc[connected, "class"].value_counts().to_dict()
+    passed = prem.loc[connected].groupby("class")["units"].sum().to_dict()
     return {
+        "buildings_total": buildings_total(prem),
+        "premises_passed_by_class": {str(k): int(v) for k, v in passed.items()},
         "premises_total": len(prem),
         "premises_connected": int(connected.sum()),
         "premises_unreachable": int((~connected).sum()),
@@ -116,6 +157,10 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         **_route_figures(plan),
         **_network_figures(plan),
         **plan.costing.summary(),
+        "price_base_year": plan.costs.price_base_year,
+        "vat": "excluded",
+        "cost_book_sha256": config_sha256(plan.costs.to_toml()),
+        "design_rules_sha256": config_sha256(rules_toml(plan.trench_rules, plan.rules)),
         "crs": tg.crs.to_string(),
         "headend": {
             "lon": round(lon, 7),

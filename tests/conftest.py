@@ -72,7 +72,9 @@ def simple_costs() -> fibreplan.CostBook:
     """Round unit costs so that totals can be computed by hand."""
     return fibreplan.CostBook(
         trench_gbp_per_m={"carriageway": 150.0, "footway": 100.0, "verge": 50.0},
-        drop_gbp_per_m=10.0,
+        lead_in_gbp_per_m=10.0,  # the straight drop from the street, GBP/m
+        drop_gbp_per_m=0.0,
+        drop_gbp_per_premises=0.0,
         connection_gbp_per_premises=0.0,
         planning_gbp_per_premises=0.0,
         headend_gbp=1000.0,
@@ -80,6 +82,17 @@ def simple_costs() -> fibreplan.CostBook:
         cabinet_gbp=0.0,
         chamber_gbp=0.0,
         cable_gbp_per_m={12: 0.0, 288: 0.0},
+        road_crossing_gbp=0.0,
+        traffic_management_gbp_per_m={"major": 0.0, "minor": 0.0},
+        permit_gbp_per_street={"major": 0.0, "minor": 0.0},
+        reinstatement_gbp_per_m2=0.0,
+        splice_gbp=0.0,
+        splitter_gbp={4: 0.0, 8: 0.0},
+        olt_port_gbp=0.0,
+        backhaul_gbp_per_headend=0.0,
+        wayleave_fraction=0.0,
+        contingency_fraction=0.0,
+        take_up=0.5,
     )
 
 
