@@ -293,6 +293,7 @@ def plan_quantities(
     design: Design,
     *,
     premises: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
 ) -> Quantities:
     """Return what a routed and designed plan builds: the cost stage's input.
 
@@ -307,6 +308,9 @@ def plan_quantities(
     premises : geopandas.GeoDataFrame, optional
         The premises in the trench graph's order (``units``, ``building_id``;
         see :func:`fibreplan.cost.network_quantities`).
+    streets : geopandas.GeoDataFrame, optional
+        The street lines the trench graph was built from (``name``: one
+        street-works permit per named street).
 
     Returns
     -------
@@ -335,7 +339,7 @@ def plan_quantities(
         dp_count=int(design.dp_node.size),
         cabinet_count=int(design.cabinet_node.size),
         cable_m_by_size=design.cable_m_by_size(),
-        **network_quantities(tg, rows, design, premises=premises),
+        **network_quantities(tg, rows, design, premises=premises, streets=streets),
     )
 
 
@@ -530,7 +534,7 @@ def plan(
         )
 
     with _stage("cost", seconds, progress):
-        quantities = plan_quantities(tg, rows, design, premises=gdf_premises)
+        quantities = plan_quantities(tg, rows, design, premises=gdf_premises, streets=gdf_streets)
         costing = cost_plan(quantities, costs=costs)
     result = Plan(
         streets=gdf_streets,
