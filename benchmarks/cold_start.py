@@ -45,7 +45,7 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
     """Run ``cmd``; return (wall s, CPU s of it and its children). Fail loudly."""
     c0 = _children_cpu()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         demo = [python, "-m", "fibreplan.cli", "demo", "--method", args.method]
         for label in ("cold (empty numba cache)", "warm (cached kernels)"):
             wall, cpu = timed([*demo, "--out", str(work / "out")], env, work)
-            print(f"fibreplan demo --method {args.method}, {label}: {wall:.1f} s wall, {cpu:.1f} s CPU")
+            print(
+                f"fibreplan demo --method {args.method}, {label}: "
+                f"{wall:.1f} s wall, {cpu:.1f} s CPU"
+            )
     return 0
 
 

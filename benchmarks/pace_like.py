@@ -45,10 +45,10 @@ from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from steinlib import verify  # noqa: E402 (benchmarks/ is not a package)
+from steinlib import verify
 
-from fibreplan.optimise import load_kernels  # noqa: E402
-from fibreplan.optimise import steiner_tree_csr  # noqa: E402
+from fibreplan.optimise import load_kernels
+from fibreplan.optimise import steiner_tree_csr
 
 #: Generated instances: (kind, nodes, terminals, maximum weight, seed).
 GENERATED = [
@@ -173,9 +173,7 @@ def run(method: str, A: sp.csr_array, t: npt.NDArray[np.int64], G: nx.Graph, lim
     t0 = time.process_time()
     if method.startswith("fp-"):
         kind = {"fp-heur": "heuristic", "fp-exact": "exact", "fp-auto": "auto"}[method]
-        res = steiner_tree_csr(
-            A, t, method=kind, time_limit=None if kind == "heuristic" else limit
-        )
+        res = steiner_tree_csr(A, t, method=kind, time_limit=None if kind == "heuristic" else limit)
         return res.edges.tolist(), res.lower_bound, res.optimal, time.process_time() - t0
     T = nx.algorithms.approximation.steiner_tree(G, t.tolist(), method=method[3:])
     return list(T.edges), math.nan, False, time.process_time() - t0
@@ -205,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--pace-dir", type=Path, default=None, help="folder with Track3/ and track3.csv")
+    ap.add_argument(
+        "--pace-dir", type=Path, default=None, help="folder with Track3/ and track3.csv"
+    )
     ap.add_argument("--max-nodes", type=int, default=20_000)
     ap.add_argument("--every", type=int, default=1, help="every k-th PACE instance only")
     ap.add_argument("--no-generated", action="store_true")
@@ -225,10 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     with args.out.open("w", newline="") as out:
         writer = csv.writer(out, delimiter="\t")
         writer.writerow(cols)
-        for series, name, A, t, ref in instances(args):
+        for series, name, A, t, known in instances(args):
+            ref = known
             G = to_nx(A)
             coo = sp.triu(A, k=1, format="coo")
-            edge_w = {(int(a), int(b)): float(c) for a, b, c in zip(coo.row, coo.col, coo.data)}
+            edge_w = {
+                (int(a), int(b)): float(c)
+                for a, b, c in zip(coo.row, coo.col, coo.data, strict=True)
+            }
             got = {}
             for m in methods:
                 edges, lb, _, secs = run(m, A, t, G, args.exact_time_limit)

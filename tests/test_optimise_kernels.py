@@ -54,7 +54,9 @@ def test_sort_pairs_sorts_by_key_then_value() -> None:
         ([2.0, 2.0, 2.0], [1.0, 3.0, 3.5], True),  # 6 < 6.5 with three edges
     ],
 )
-def test_insertion_filter_is_the_exchange_bound(vw: list[float], ws: list[float], may: bool) -> None:
+def test_insertion_filter_is_the_exchange_bound(
+    vw: list[float], ws: list[float], may: bool
+) -> None:
     assert _jit._may_insert(np.array(vw), len(vw), np.array(ws)) is may
 
 
@@ -92,14 +94,17 @@ def test_same_input_and_seed_give_the_same_tree() -> None:
     v = rng.integers(0, n, 2400)
     keep = u != v
     w = rng.integers(1, 10, keep.sum()).astype(float)
-    A = sp.csr_array((np.r_[w, w], (np.r_[u[keep], v[keep]], np.r_[v[keep], u[keep]])), shape=(n, n))
+    A = sp.csr_array(
+        (np.r_[w, w], (np.r_[u[keep], v[keep]], np.r_[v[keep], u[keep]])), shape=(n, n)
+    )
     A.sum_duplicates()
     _, comp = sp.csgraph.connected_components(A, directed=False)
     t = np.flatnonzero(comp == comp[0])[:60]
     a = fast_heuristic(A, t, seed=2)
     b = fast_heuristic(A, t, seed=2)
     assert np.array_equal(a.edges, b.edges)
-    assert a.cost == b.cost and a.lower_bound == b.lower_bound
+    assert a.cost == b.cost
+    assert a.lower_bound == b.lower_bound
 
 
 def test_load_kernels_fills_an_empty_cache(tmp_path) -> None:
@@ -110,7 +115,7 @@ def test_load_kernels_fills_an_empty_cache(tmp_path) -> None:
         "print(_cache_cold()); load_kernels(); print(_cache_cold())\n"
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["True", "False"]

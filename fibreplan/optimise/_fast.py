@@ -233,7 +233,9 @@ class _Search:
         tarc, tdeg = _jit.mst_prune(g.indptr, g.indices, g.w, g.rev, node_set, self.is_term, root)
         return _jit.tree_weight(g.w, tarc), root, tarc, tdeg
 
-    def ascend_and_prune(self, h: _Arrays, rts: list[int], *, bound: bool, ub: float) -> list[_Cand]:
+    def ascend_and_prune(
+        self, h: _Arrays, rts: list[int], *, bound: bool, ub: float
+    ) -> list[_Cand]:
         """Dual ascent from each root on ``h``; the pruned MST of each saturated reach."""
         out: list[_Cand] = []
         for r in rts:
@@ -274,9 +276,7 @@ class _Search:
         start = min(sph + da, key=lambda c: c[0])
         if self.closes(start[0]):  # proven optimal before any local search
             self.elite.append((start[0], 0, start[2]))
-        elif self.many:
-            self.polish(sph + da, 1)
-        elif self.n_da == _BIG_DA_ROOTS:
+        elif self.many or self.n_da == _BIG_DA_ROOTS:  # light or medium effort
             self.polish(sph + da, 1)
         else:
             self.polish(sph, 1)
@@ -329,7 +329,7 @@ class _Search:
 
 
 def _tiny() -> tuple[_Arrays, npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """A 4-cycle with a chord: terminals 0 and 2, the tree 0-1-2 against the chord."""
+    """Build a 4-cycle with a chord: terminals 0 and 2, the tree 0-1-2 against the chord."""
     u = np.array([0, 1, 2, 3, 0])
     v = np.array([1, 2, 3, 0, 2])
     w = np.array([1.0, 1.0, 1.0, 1.0, 2.5])
@@ -358,7 +358,8 @@ def _warm(group: int) -> None:
 def _cache_cold() -> bool:
     """Whether numba's disk cache lacks the compiled local search (so compilation is ahead)."""
     try:
-        index = _jit.local_search._cache._cache_file._load_index()  # type: ignore[attr-defined]
+        cache = _jit.local_search._cache  # type: ignore[attr-defined]  # noqa: SLF001 - see except
+        index = cache._cache_file._load_index()  # noqa: SLF001
     except Exception:  # noqa: BLE001 - a private numba API: if it changed, assume a warm cache
         return False
     return not index

@@ -104,7 +104,7 @@ def _new_heap(capacity: int) -> tuple[np.ndarray, np.ndarray, int]:
 
 @njit(cache=True)
 def _sort_pairs(keys: np.ndarray, vals: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` pairs sorted by key, then value (heapsort: no ``np.argsort`` to compile)."""
+    """Sort the first ``n`` pairs by key, then value (heapsort: no ``np.argsort`` to compile)."""
     hk, hv, hn = _new_heap(n)
     for i in range(n):
         hk, hv, hn = _hpush(hk, hv, hn, keys[i], vals[i])
@@ -123,7 +123,7 @@ def prune_leaves(
 ) -> None:
     """Delete non-terminal leaves of the tree in place, repeatedly."""
     n = indptr.size - 1
-    stack = [np.int64(0)]
+    stack = [0]  # a typed list of int64 (numba), empty
     stack.pop()
     for v in range(n):
         if tdeg[v] == 1 and not is_term[v]:
@@ -433,7 +433,7 @@ def _is_key(v: int, tdeg: np.ndarray, is_term: np.ndarray) -> bool:
 
 
 @njit(cache=True)
-def _reconnect(
+def _reconnect(  # noqa: C901, PLR0912, PLR0915 - one move: label, search, MST, apply or undo
     indptr: np.ndarray,
     indices: np.ndarray,
     w: np.ndarray,
@@ -468,9 +468,9 @@ def _reconnect(
         tarc[rev[p]] = False
     for i in range(n_freed):
         gone[freed[i]] = True
-    touched = [np.int64(0)]
+    touched = [0]
     touched.pop()
-    stack = [np.int64(0)]
+    stack = [0]  # a typed list of int64 (numba), empty
     stack.pop()
     hk, hv, hn = _new_heap(64)
     for k in range(n_child):
@@ -526,7 +526,7 @@ def _reconnect(
                 hk, hv, hn = _hpush(hk, hv, hn, c, u)
     uf = np.arange(n_child + 1)
     total = 0.0
-    chosen = [np.int64(0)]
+    chosen = [0]
     chosen.pop()
     while cn:
         _, p, cn = _hpop(ck, cp, cn)
@@ -737,7 +737,7 @@ def local_search(
 
 
 @njit(cache=True)
-def dual_ascent(
+def dual_ascent(  # noqa: C901 - Wong's ascent is one loop nest; splitting it costs numba calls
     indptr: np.ndarray,
     indices: np.ndarray,
     rev: np.ndarray,
@@ -857,7 +857,9 @@ def _sorted_tree_edges(
 
 @njit(cache=True)
 def _may_insert(vw: np.ndarray, k: int, ws: np.ndarray) -> bool:
-    """Whether a node with tree edges ``vw[:k]`` (sorted) can shorten the tree (edges ``ws``, sorted).
+    """Tell whether a node with tree edges ``vw[:k]`` can shorten the tree (edges ``ws``).
+
+    Both are sorted by weight.
 
     Joining it by its ``j`` cheapest edges removes ``j - 1`` tree edges, at
     most the ``j - 1`` heaviest: without ``sum(vw[:j]) < sum(ws[-(j - 1):])``
@@ -914,7 +916,7 @@ def _cycle_max(
 
 
 @njit(cache=True)
-def vertex_insertion(  # noqa: C901, PLR0912 - one scan over candidate nodes, kept whole for numba
+def vertex_insertion(  # noqa: C901 - one scan over the candidate nodes; numba inlines no closures
     indptr: np.ndarray,
     indices: np.ndarray,
     w: np.ndarray,
@@ -930,8 +932,9 @@ def vertex_insertion(  # noqa: C901, PLR0912 - one scan over candidate nodes, ke
     ``(v, uj)`` closes a cycle through ``v`` and replaces the heaviest tree
     edge on it when that is heavier (the incremental MST step, so the result
     is the MST of the tree plus ``v``'s edges when the tree was the MST of
-    its nodes). ``v`` is inserted when the exchanges pay for ``(v, u1)``. Each candidate costs ``O(deg(v) depth)`` on the tree
-    rooted at a terminal. Works in place; returns the number of insertions.
+    its nodes). ``v`` is inserted when the exchanges pay for ``(v, u1)``.
+    Each candidate costs ``O(deg(v)^2 depth)`` on the tree rooted at a
+    terminal. Works in place; returns the number of insertions.
     """
     n = indptr.size - 1
     _, ws = _sorted_tree_edges(indptr, indices, w, tarc)
