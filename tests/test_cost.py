@@ -290,3 +290,55 @@ def test_bid_files_reopen_and_equal_summary_json(tmp_path, streets, premises, he
     assert recost(tmp_path / "out", take_up=1.0).per_premises_gbp == pytest.approx(
         s["cost_per_premises_passed_gbp"], abs=0.01
     )
+
+
+# ------------------------------------------------------------------ scenarios and CLI
+def test_pia_ducts_follow_the_chosen_streets_on_both_sides_of_major_roads():
+    import geopandas as gpd
+    import shapely
+
+    from fibreplan.scenarios import pia_ducts
+
+    streets = gpd.GeoDataFrame(
+        {"highway": ["primary", "residential", "footway"]},
+        geometry=[shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(0, 50), (80, 50)]),
+                  shapely.LineString([(0, 90), (30, 90)])],
+        crs="EPSG:27700",
+    )  # fmt: skip
+    ducts = pia_ducts(streets, highways=["primary", "residential"])
+    # the primary road gets a duct under each side (6 m off), the residential street one
+    assert len(ducts) == 3
+    assert sorted(ducts.length.round(6)) == [80.0, 100.0, 100.0]
+    ys = sorted(round(g.coords[0][1], 6) for g in ducts.geometry)
+    assert ys == [-6.0, 6.0, 50.0]
+    assert (ducts["owner"] == "Openreach (assumed: PIA scenario)").all()
+
+
+def test_cli_cost_and_compare(tmp_path, streets, premises, headend, capsys):
+    from fibreplan.cli import main
+
+    p = fibreplan.plan(streets, premises, headend=headend)
+    p.save(tmp_path / "a")
+    s = p.summary
+    assert (
+        main(["cost", str(tmp_path / "a"), "--take-up", "1.0", "--out", str(tmp_path / "r")]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "at 100% take-up" in out
+    cost = json.loads((tmp_path / "r" / "cost.json").read_text())
+    assert cost["cost_per_premises_passed_gbp"] == s["cost_per_premises_passed_gbp"]
+    assert cost["cost_per_premises_connected_gbp"] < s["cost_per_premises_connected_gbp"]
+    book = tmp_path / "dear.toml"
+    book.write_text("[costs]\nheadend_gbp = 1000000.0\n")
+    assert main(["cost", str(tmp_path / "a"), "--costs", str(book), "--out",
+                 str(tmp_path / "r2")]) == 0  # fmt: skip
+    dear = json.loads((tmp_path / "r2" / "cost.json").read_text())
+    assert dear["cost_total_gbp"] == pytest.approx(
+        s["cost_total_gbp"] + (1e6 - 70_000) * 1.1 * 1.02, abs=1.0
+    )  # the headend, plus wayleaves (2 %) and contingency (10 %) on it
+    capsys.readouterr()
+    p.save(tmp_path / "b")
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    table = capsys.readouterr().out
+    assert "per premises passed, GBP" in table
+    assert f"£{s['cost_base_gbp']:,.0f}" in table
