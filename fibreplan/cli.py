@@ -139,6 +139,12 @@ _PLAN_OPTIONS: list[Callable[[Any], Any]] = [
                  help="design rules (see `fibreplan design-rules`)"),
     click.option("--existing", "--ducts", "existing", type=click.Path(), metavar="FILE",
                  help="existing ducts (lines) and poles (points) to use"),
+    click.option("--take-up", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
+                 metavar="FRACTION", help="share of premises passed that connect (default: the "
+                 "cost book's 0.5, the FTTH Council Europe cost-model convention)"),
+    click.option("--assume-pia", default=None, metavar="HIGHWAYS",
+                 help="scenario: assume rentable Openreach duct (PIA) along these OSM highway "
+                 "classes, comma-separated, or 'default' (primary to living_street)"),
     click.option("--max-drop-m", type=click.FloatRange(min=0, min_open=True), default=None,
                  metavar="M", help="maximum drop length, metres (default 100)"),
     click.option("--method", type=click.Choice(["heuristic", "exact", "auto"]), default="auto",
@@ -222,6 +228,8 @@ class _Progress:
 
 
 def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> list[str]:
+    from fibreplan.scenarios import cost_lines
+
     opt, head = s["optimiser"], s["headend"]
     proven = " (proven optimal)" if opt["proven_optimal"] else ""
     if opt.get("time_limit_hit"):
@@ -235,9 +243,7 @@ def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) ->
         (f"  premises      {s['premises_connected']:,} connected of {s['premises_total']:,}"
          f" ({s['premises_unreachable']:,} unreachable: {unreachable})"),
         f"  trench        {s['trench_m'] / 1000:,.2f} km   drops {s['drop_m'] / 1000:,.2f} km",
-        (f"  cost          £{s['cost_total_gbp']:,.0f}  (range £{s['cost_low_gbp']:,.0f}"
-         f" – £{s['cost_high_gbp']:,.0f})"),
-        f"  per premises  £{s['cost_per_premises_passed_gbp'] or 0:,.0f} passed",
+        *cost_lines(s),
         f"  headend       {head['lon']:.5f}, {head['lat']:.5f} ({head['how']})",
         (f"  optimiser     {opt['method']}: tree £{opt['tree_cost_gbp']:,.0f},"
          f" gap to lower bound {opt['gap_pct']:.2f} %{proven}"),
@@ -271,6 +277,8 @@ def _rules(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
     for option in ("costs", "design", "existing"):
         _check_input_path(opts.get(option), option=f"--{option}")
     costs = CostBook.from_toml(opts["costs"]) if opts.get("costs") else None
+    if opts.get("take_up") is not None:
+        costs = dataclasses.replace(costs or CostBook(), take_up=opts["take_up"])
     trench_rules, rules = (
         load_rules(opts["design"]) if opts.get("design") else (TrenchRules(), None)
     )
@@ -283,6 +291,7 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     import fibreplan
     from fibreplan.export import FILES
     from fibreplan.export import check_writable
+    from fibreplan.scenarios import scenario_existing
 
     _setup_logging(quiet=opts["quiet"], verbose=opts["verbose"])
     out = Path(opts["out"])
@@ -297,7 +306,8 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
         costs=costs,
         trench_rules=trench_rules,
         rules=rules,
-        existing=opts["existing"],
+        existing=scenario_existing(streets, opts["existing"], assume_pia=opts["assume_pia"],
+                                   trench_rules=trench_rules),
         method=opts["method"],
         time_limit=opts["time_limit"],
         id_column=opts.get("id_column"),
@@ -480,6 +490,48 @@ def design_rules_command(*, out: str | None, overwrite: bool) -> int:
     from fibreplan.config import rules_toml
 
     return _write_text(rules_toml(), out, overwrite=overwrite)
+
+
+_COST_EPILOG = """\b
+Examples:
+  fibreplan cost plan-out --costs my_costs.toml
+  fibreplan cost plan-out --take-up 0.3 --out plan-out/take-up-30
+"""
+
+
+@cli.command("cost", epilog=_COST_EPILOG)
+@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False), metavar="PLAN_DIR")
+@click.option("--costs", type=click.Path(), metavar="TOML",
+              help="cost book (default: the one the plan was saved with)")  # fmt: skip
+@click.option("--take-up", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
+              metavar="FRACTION", help="share of premises passed that connect")  # fmt: skip
+@click.option("--out", default=None, metavar="DIR",
+              help="folder for boq.csv and cost.json (default: PLAN_DIR/recost)")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="replace existing output files")
+@click.option("--seed", type=int, default=0, show_default=True, help="Monte Carlo seed")
+def cost_command(*, plan_dir: str, costs: str | None, **opts: Any) -> int:
+    """Re-cost a saved plan with another cost book or take-up, without re-routing it."""
+    from fibreplan.config import CostBook
+    from fibreplan.scenarios import cost_lines
+    from fibreplan.scenarios import recost_dir
+
+    _check_input_path(costs, option="--costs")
+    book = CostBook.from_toml(costs) if costs else None
+    s, paths = recost_dir(plan_dir, costs=book, **opts)
+    outputs = "  outputs       " + "  ".join(str(p) for p in paths.values())
+    click.echo("\n".join([f"re-costed {plan_dir}", *cost_lines(s), outputs]))
+    return 0
+
+
+@cli.command("compare", epilog="\b\nExamples:\n  fibreplan compare plan-out plan-pia-out")
+@click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
+                type=click.Path(exists=True, file_okay=False))  # fmt: skip
+def compare_command(*, dirs: tuple[str, ...]) -> int:
+    """Print saved plans side by side: premises, km dug and reused, costs per premises."""
+    from fibreplan.scenarios import compare_text
+
+    click.echo(compare_text(dirs))
+    return 0
 
 
 # --------------------------------------------------------------------------------------
