@@ -94,6 +94,22 @@ def require_metric(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) -> None:
         raise CRSError(msg)
 
 
+def _check_degrees(gdf: gpd.GeoDataFrame, *, name: str) -> None:
+    """Refuse coordinates beyond +-180/+-90 in a CRS that says they are degrees."""
+    if not gdf.crs.is_geographic:
+        return
+    b = gdf.geometry[~(gdf.geometry.is_empty | gdf.geometry.isna())].total_bounds
+    if np.isfinite(b).all() and (np.abs(b[[0, 2]]).max() > 180 or np.abs(b[[1, 3]]).max() > 90):
+        bng = b[0] >= 0 and b[1] >= 0 and b[2] <= 700_000 and b[3] <= 1_300_000
+        guess = " they look like British National Grid metres (EPSG:27700)," if bng else ""
+        msg = (
+            f"{name}: coordinates reach x {b[2]:,.0f}, y {b[3]:,.0f}, but its CRS "
+            f"{gdf.crs.to_string()} is in degrees (x within +-180, y within +-90);{guess} "
+            "label the file with its real CRS (e.g. ogr2ogr -a_srs EPSG:27700 out.gpkg in.geojson)."
+        )
+        raise CRSError(msg)
+
+
 def to_crs(gdf: gpd.GeoDataFrame, crs: pyproj.CRS | str, *, name: str) -> gpd.GeoDataFrame:
     """Reproject ``gdf`` to ``crs`` when it differs, logging the change.
 
@@ -122,9 +138,12 @@ def to_crs(gdf: gpd.GeoDataFrame, crs: pyproj.CRS | str, *, name: str) -> gpd.Ge
     target = pyproj.CRS.from_user_input(crs)
     if gdf.crs.equals(target):
         return gdf
+    _check_degrees(gdf, name=name)
     logger.info("reprojecting %s from %s to %s", name, gdf.crs.to_string(), target.to_string())
     out = gdf.to_crs(target)
-    if not np.all(np.isfinite(out.geometry.bounds.to_numpy()[~out.geometry.is_empty])):
+    if not np.all(
+        np.isfinite(out.geometry.bounds.to_numpy()[~(out.geometry.is_empty | out.geometry.isna())])
+    ):
         msg = f"{name} could not be reprojected to {target.to_string()}: coordinates out of range."
         raise CRSError(msg)
     return out

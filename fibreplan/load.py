@@ -812,7 +812,17 @@ def _read_csv_points(path: Path, *, name: str) -> gpd.GeoDataFrame:
     y = pd.to_numeric(df[ycol], errors="coerce")
     bad = (x.isna() | y.isna()) & (df[xcol].notna() & df[ycol].notna())
     if bad.any():
-        msg = f"{name} CSV '{path.name}': {int(bad.sum())} rows have non-numeric {xcol}/{ycol}."
+        idc = _find_column(df.columns, _ID_NAMES)
+        rows = df.loc[bad].head(3)
+        who = rows[idc].astype(str) if idc else "line " + (rows.index + 2).astype(str)
+        shown = "; ".join(
+            f"{w}: {xcol}={rx!r}, {ycol}={ry!r}"
+            for w, rx, ry in zip(who, rows[xcol], rows[ycol], strict=True)
+        )
+        msg = (
+            f"{name} CSV '{path.name}': {int(bad.sum())} rows have non-numeric {xcol}/{ycol} "
+            f"({idc or 'at'} {shown}); write the coordinates as numbers."
+        )
         raise InputValidationError(msg)
     geom = gpd.points_from_xy(x, y)
     geom[(x.isna() | y.isna()).to_numpy()] = None

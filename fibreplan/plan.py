@@ -58,6 +58,7 @@ from fibreplan.quality import refuse_unplannable
 from fibreplan.summary import plan_summary
 from fibreplan.trench import TrenchGraph
 from fibreplan.trench import build_trench_graph
+from fibreplan.quality import check_input_sizes
 
 __all__ = ["Plan", "plan", "plan_quantities", "road_crossings"]
 
@@ -406,6 +407,7 @@ def _load(
     if gdf_premises.empty:
         msg = "premises is empty: give at least one premises point."
         raise InputValidationError(msg)
+    check_input_sizes(streets, premises)
     return gdf_streets, gdf_premises, inputs
 
 
@@ -512,7 +514,7 @@ def plan(
             headend=headend,
             existing=gdf_existing,
         )
-    refuse_unplannable(gdf_streets, gdf_premises, tg)
+    refuse_unplannable(gdf_streets, gdf_premises, tg, source=premises)
 
     with _stage("optimise", seconds, progress):
         reach = tg.premises_node >= 0

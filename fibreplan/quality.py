@@ -17,6 +17,7 @@ Premises are always named by their ID (``premises_id``: the input's
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_headend",
+    "check_input_sizes",
     "input_quality",
     "plan_quality",
     "plan_warnings",
@@ -52,6 +54,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Layers whose lon/lat extents are farther apart than this (degrees, about 2 km) cover
+#: different places.
+_NEAR_DEG = 0.02
 #: At most this many IDs are quoted in a message; quality.json lists them all.
 _EXAMPLES = 5
 #: Street tags the trench stage reads, with the value it assumes when a tag is missing.
@@ -100,6 +105,47 @@ def _overlap(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], pad: float)
 
 # --------------------------------------------------------------------------------------
 # Refusing impossible plans
+
+#: An input file may be at most 1/_MEMORY_FACTOR of the machine's memory: read into
+#: memory, a vector file takes several times its size (a PBF far more).
+_MEMORY_FACTOR = 10
+
+
+def _physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 << 30
+
+
+def check_input_sizes(*sources: object) -> None:
+    """Refuse an input file too large to read into this machine's memory, before reading it.
+
+    Parameters
+    ----------
+    *sources : object
+        Inputs as given; only existing files are checked.
+
+    Raises
+    ------
+    InputValidationError
+        If a file is larger than the machine's memory divided by 10 (or than
+        ``FIBREPLAN_MAX_INPUT_MB`` megabytes when that is set): it is refused
+        rather than read until the machine runs out of memory.
+    """
+    env = os.environ.get("FIBREPLAN_MAX_INPUT_MB")
+    limit = int(float(env) * 1e6) if env else _physical_memory() // _MEMORY_FACTOR
+    for src in sources:
+        if isinstance(src, str | Path) and Path(src).is_file():
+            size = Path(src).stat().st_size
+            if size > limit:
+                msg = (
+                    f"'{src}' is {size / 1e9:,.1f} GB, more than fibreplan reads into memory "
+                    f"here ({limit / 1e9:,.1f} GB: a tenth of this machine's memory, or "
+                    "FIBREPLAN_MAX_INPUT_MB); clip it to the area first (osmium extract, "
+                    "ogr2ogr -spat) or plan on a larger machine."
+                )
+                raise InputValidationError(msg)
 
 
 def check_headend(headend: object, streets: gpd.GeoDataFrame, *, max_drop_m: float) -> None:
@@ -153,8 +199,8 @@ def _unplannable_cause(
     s_box = _lonlat_bounds(streets.geometry)
     p_box = _lonlat_bounds(premises.geometry)
     extents = f"streets {_fmt_bounds(s_box)}; premises {_fmt_bounds(p_box)}"
-    if s_box is not None and p_box is not None and not _overlap(s_box, p_box, pad=0.002):
-        if _overlap(s_box, p_box[[1, 0, 3, 2]], pad=0.002):
+    if s_box is not None and p_box is not None and not _overlap(s_box, p_box, pad=_NEAR_DEG):
+        if _overlap(s_box, p_box[[1, 0, 3, 2]], pad=_NEAR_DEG):
             return (
                 f"the premises' coordinates look swapped (latitude in the longitude column): "
                 f"{extents}; swap the columns (lon is x, lat is y)."
@@ -173,7 +219,11 @@ def _unplannable_cause(
 
 
 def refuse_unplannable(
-    streets: gpd.GeoDataFrame, premises: gpd.GeoDataFrame, tg: TrenchGraph
+    streets: gpd.GeoDataFrame,
+    premises: gpd.GeoDataFrame,
+    tg: TrenchGraph,
+    *,
+    source: object = None,
 ) -> None:
     """Refuse a plan that would connect no premises, naming the likely cause.
 
@@ -183,6 +233,8 @@ def refuse_unplannable(
         The loaded inputs (plan CRS).
     tg : TrenchGraph
         Their trench graph.
+    source : object, optional
+        The premises as given (a path is named in the message).
 
     Raises
     ------
@@ -191,9 +243,9 @@ def refuse_unplannable(
     """
     if (tg.premises_node >= 0).any():
         return
-    source = premises["source"].iloc[0] if "source" in premises and len(premises) else "premises"
+    where = f" in '{Path(source).name}'" if isinstance(source, str | Path) else ""
     msg = (
-        f"no premises can be connected (0 of {len(premises):,} from '{source}'), so there is no "
+        f"no premises can be connected (0 of {len(premises):,}{where}), so there is no "
         f"plan; likely cause: {_unplannable_cause(streets, premises, tg)}"
     )
     raise InfeasibleDesignError(msg, unreachable=premises["premises_id"].tolist())
@@ -313,7 +365,7 @@ def input_quality(
         crs["premises_declared"] = _input_crs(sources[1])
     problems: list[str] = []
     try:
-        refuse_unplannable(streets, premises, tg)
+        refuse_unplannable(streets, premises, tg, source=sources[1] if sources else None)
     except InfeasibleDesignError as err:
         problems.append(str(err))
     return {
@@ -474,6 +526,7 @@ def validate(
     from fibreplan.trench import build_trench_graph
 
     rules = trench_rules or TrenchRules()
+    check_input_sizes(streets, premises)
     gdf_streets, gdf_premises = load_inputs(streets, premises, id_column=id_column)  # type: ignore[arg-type]
     check_headend(headend, gdf_streets, max_drop_m=rules.max_drop_m)
     tg = build_trench_graph(gdf_streets, gdf_premises, rules=rules, headend=headend)  # type: ignore[arg-type]
