@@ -268,6 +268,20 @@ def _check_input_path(value: str | None, *, option: str) -> None:
     raise FibreplanError(msg)
 
 
+def _check_out_location(out: Path) -> None:
+    """Refuse an output folder that cannot be created or written, before any work."""
+    where = next((a for a in (out, *out.parents) if a.exists()), Path.cwd())
+    try:
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as err:
+        msg = (
+            f"--out '{out}': cannot write in '{where}' ({err.strerror or err}); "
+            "choose a folder you can write to."
+        )
+        raise FibreplanError(msg) from err
+
+
 def _rules(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
     """Cost book, trench rules and design rules from the options (files checked first)."""
     from fibreplan.config import CostBook
@@ -296,6 +310,7 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     _setup_logging(quiet=opts["quiet"], verbose=opts["verbose"])
     out = Path(opts["out"])
     check_writable([out / name for name in FILES.values()], overwrite=opts["overwrite"])
+    _check_out_location(out)
     costs, trench_rules, rules = _rules(opts)
     progress = _Progress(enabled=not opts["quiet"] and not opts["verbose"] and sys.stderr.isatty())
     t0 = time.perf_counter()
@@ -465,9 +480,11 @@ def validate_command(*, inputs: tuple[str, ...], **opts: Any) -> int:
         from fibreplan.export import write_quality
 
         write_quality(report, opts["json_out"], overwrite=opts["overwrite"])
-    if not opts["quiet"] or report["problems"]:
+    if not opts["quiet"]:
         click.echo(text)
-    return 2 if report["problems"] else 0
+    if report["problems"]:
+        raise FibreplanError(report["problems"][0])
+    return 0
 
 
 @cli.command("cost-book")
