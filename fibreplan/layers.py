@@ -38,6 +38,28 @@ def _nullable_ids(ids: npt.ArrayLike) -> pd.Series:
     return pd.Series(pd.array(values, dtype="Int64")).mask(values < 0).array
 
 
+def _headend_id(plan: Plan, part: str) -> pd.Series:
+    """Return the id of the headend serving each row of ``part`` (NULL where none serves it).
+
+    ``part`` names an array of :class:`fibreplan.forest.HeadendAssignment`
+    (``edge``, ``premises``, ``dp``, ``cabinet``, ``chamber``); a plan without
+    one has its single headend ``H1``.
+    """
+    a = plan.headends
+    if a is None:
+        n = {"edge": plan.tree_edge_rows.size, "premises": len(plan.premises_input),
+             "dp": plan.design.dp_node.size, "cabinet": plan.design.cabinet_node.size,
+             "chamber": plan.design.chamber_kind.size}[part]  # fmt: skip
+        index = np.zeros(n, dtype=np.int64)
+        if part == "premises":
+            index = np.where(plan.trench_graph.premises_node >= 0, 0, -1)
+        ids = np.array(["H1"], dtype=object)
+    else:
+        index, ids = getattr(a, part), np.array(a.ids, dtype=object)
+    values = np.where(index >= 0, ids[np.maximum(index, 0)], None)
+    return pd.Series(values, dtype="string").array
+
+
 def premises_layer(plan: Plan) -> gpd.GeoDataFrame:
     """Return the input premises with their status, reason, drop and design columns.
 
@@ -77,6 +99,7 @@ def premises_layer(plan: Plan) -> gpd.GeoDataFrame:
     fixes = np.full(len(out), "", dtype=object)
     fixes[reached[design.violations]] = list(design.violation_fixes)
     out["loss_fix"] = fixes
+    out["headend_id"] = _headend_id(plan, "premises")
     return out
 
 
@@ -101,6 +124,7 @@ def _trenches(plan: Plan) -> gpd.GeoDataFrame:
             "side": tg.edge_side[rows],
             "street_name": plan.streets["name"].to_numpy()[street],
             "highway": plan.streets["highway"].to_numpy()[street],
+            "headend_id": _headend_id(plan, "edge"),
         },
         geometry=tg.edge_geometry[rows],
         crs=tg.crs,
@@ -150,12 +174,22 @@ def headend_lonlat(plan: Plan) -> tuple[float, float]:
 
 
 def _headend(plan: Plan) -> gpd.GeoDataFrame:
-    """Return the headend (OLT) point with how it was chosen."""
+    """Return the headend (OLT) points, one row per headend, with how they were chosen."""
     tg = plan.trench_graph
-    lon, lat = headend_lonlat(plan)
+    a = plan.headends
+    nodes = np.array([tg.headend_node]) if a is None else a.nodes
+    ids = ("H1",) if a is None else a.ids
+    to_wgs84 = pyproj.Transformer.from_crs(tg.crs, WGS84, always_xy=True)
+    lon, lat = to_wgs84.transform(tg.node_xy[nodes, 0], tg.node_xy[nodes, 1])
     return gpd.GeoDataFrame(
-        {"how": [tg.headend_how], "lon": [lon], "lat": [lat], "node": [tg.headend_node]},
-        geometry=shapely.points(tg.node_xy[[tg.headend_node]]),
+        {
+            "headend_id": pd.array(list(ids), dtype="string"),
+            "how": [tg.headend_how] * nodes.size,
+            "lon": np.asarray(lon, dtype=np.float64),
+            "lat": np.asarray(lat, dtype=np.float64),
+            "node": nodes,
+        },
+        geometry=shapely.points(tg.node_xy[nodes]),
         crs=tg.crs,
     )
 
@@ -181,6 +215,7 @@ def _cables(plan: Plan) -> gpd.GeoDataFrame:
                     "fibres_used": used[has],
                     "fibres_spare": spare[has],
                     "length_m": tg.edge_length_m[rows[has]],
+                    "headend_id": _headend_id(plan, "edge")[has],
                     "geometry": tg.edge_geometry[rows[has]],
                 }
             )
@@ -212,6 +247,7 @@ def _chambers(plan: Plan) -> gpd.GeoDataFrame:
             "kind": d.chamber_kind,
             "node": _nullable_ids(d.chamber_node),
             "edge_id": _nullable_ids(edge_id),
+            "headend_id": _headend_id(plan, "chamber"),
         },
         geometry=shapely.points(xy) if xy.size else [],
         crs=tg.crs,
@@ -228,6 +264,7 @@ def _dps(plan: Plan) -> gpd.GeoDataFrame:
             "splitters": d.dp_splitters,
             "cabinet_id": d.dp_cabinet,
             "node": d.dp_node,
+            "headend_id": _headend_id(plan, "dp"),
         },
         geometry=shapely.points(tg.node_xy[d.dp_node]) if d.dp_node.size else [],
         crs=tg.crs,
@@ -244,6 +281,7 @@ def _cabinets(plan: Plan) -> gpd.GeoDataFrame:
             "splitters": d.cabinet_splitters,
             "dp_count": np.bincount(d.dp_cabinet, minlength=d.cabinet_node.size),
             "node": d.cabinet_node,
+            "headend_id": _headend_id(plan, "cabinet"),
         },
         geometry=shapely.points(tg.node_xy[d.cabinet_node]) if d.cabinet_node.size else [],
         crs=tg.crs,
@@ -283,23 +321,26 @@ def plan_layers(plan: Plan, *, names: Iterable[str] | None = None) -> dict[str, 
         - ``premises`` (points): ``premises_id``, ``class``, ``units``,
           ``status`` (connected/unreachable), ``reason``, ``drop_m``,
           ``crosses_road``, ``node``, ``dp_id``, ``cabinet_id``, ``loss_db``,
-          ``loss_violation``, ``loss_fix`` and the input's own columns;
+          ``loss_violation``, ``loss_fix``, ``headend_id`` (NULL if
+          unreachable) and the input's own columns;
         - ``trenches`` (lines): ``edge_id``, ``length_m``, ``cost_gbp``,
           ``kind`` (``dig``, ``duct_reuse``, ``aerial``, ``crossing``),
-          ``dug`` (bool), ``surface``, ``side``, ``street_name``, ``highway``;
+          ``dug`` (bool), ``surface``, ``side``, ``street_name``, ``highway``,
+          ``headend_id``;
         - ``drops`` (lines): ``premises_id``, ``length_m``, ``cost_gbp``,
           ``crosses_road``;
-        - ``headend`` (one point): ``how``, ``lon``, ``lat``, ``node``;
+        - ``headend`` (one point per headend): ``headend_id``, ``how``,
+          ``lon``, ``lat``, ``node``;
         - ``cables`` (lines): ``edge_id``, ``cable_type`` (feeder,
           distribution), ``size`` (fibres per cable), ``cable_count``,
-          ``fibres_used``, ``fibres_spare``, ``length_m``;
+          ``fibres_used``, ``fibres_spare``, ``length_m``, ``headend_id``;
         - ``chambers`` (points): ``chamber_id``, ``kind`` (headend, cabinet,
           dp, branch, spacing), ``node`` (NULL for a chamber along an edge),
-          ``edge_id`` (NULL for a chamber at a node);
+          ``edge_id`` (NULL for a chamber at a node), ``headend_id``;
         - ``dps`` (points): ``dp_id``, ``premises_count``, ``splitters``,
-          ``cabinet_id``, ``node``;
+          ``cabinet_id``, ``node``, ``headend_id``;
         - ``cabinets`` (points): ``cabinet_id``, ``premises_count``,
-          ``splitters`` (primary), ``dp_count``, ``node``.
+          ``splitters`` (primary), ``dp_count``, ``node``, ``headend_id``.
 
     Raises
     ------

@@ -61,6 +61,7 @@ __all__ = [
     "demo_data",
     "demo_path",
     "fetch_osm",
+    "load_headends",
     "load_inputs",
     "load_osm",
     "load_premises",
@@ -119,6 +120,7 @@ _LAT_NAMES = ("lat", "latitude", "y_lat")
 _EAST_NAMES = ("easting", "x_coordinate", "x")
 _NORTH_NAMES = ("northing", "y_coordinate", "y")
 _ID_NAMES = ("premises_id", "uprn", "id", "address_id")
+_HEADEND_ID_NAMES = ("headend_id", "exchange_id", "site_id", "id", "name", "ref", "osm_id")
 
 
 def demo_path(*, tiny: bool = False) -> Path:
@@ -827,3 +829,72 @@ def _read_csv_points(path: Path, *, name: str) -> gpd.GeoDataFrame:
     geom = gpd.points_from_xy(x, y)
     geom[(x.isna() | y.isna()).to_numpy()] = None
     return gpd.GeoDataFrame(df, geometry=geom, crs=crs)
+
+
+def load_headends(
+    source: object, *, crs: str | pyproj.CRS
+) -> tuple[list[shapely.Point], tuple[str, ...]] | None:
+    """Read headend (exchange / OLT site) positions into the plan's CRS.
+
+    Parameters
+    ----------
+    source : tuple, shapely.Point, list, geopandas.GeoDataFrame, str or pathlib.Path
+        One ``(lon, lat)`` pair in degrees or a Point in ``crs``; a list of
+        them; or point (or polygon: a point inside each) features, as a
+        GeoDataFrame or a file any premises reader takes (GeoPackage, GeoJSON,
+        CSV with lon/lat or easting/northing, PostGIS table). Ids come from the
+        first of ``headend_id``, ``exchange_id``, ``site_id``, ``id``, ``name``,
+        ``ref``, ``osm_id`` present, else ``H1``, ``H2``, ... in row order.
+    crs : str or pyproj.CRS
+        The plan's projected CRS.
+
+    Returns
+    -------
+    tuple of (list of shapely.Point, tuple of str) or None
+        The points in ``crs`` and their ids; None when ``source`` is None.
+
+    Raises
+    ------
+    InputValidationError
+        If the file holds no points, a geometry is missing or ids repeat.
+    """
+    if source is None:
+        return None
+    if isinstance(source, shapely.Point):
+        return [source], ("H1",)
+    if isinstance(source, list | tuple):
+        pairs = list(source) if source and not isinstance(source[0], int | float) else [source]
+        pts = [p if isinstance(p, shapely.Point) else _lonlat_point(p, crs=crs) for p in pairs]
+        return pts, tuple(f"H{i + 1}" for i in range(len(pts)))
+    gdf = _content(source, name="headends").premises
+    if gdf is None or gdf.empty:
+        msg = f"headends: '{source}' holds no points; give exchange / OLT site points."
+        raise InputValidationError(msg)
+    if gdf.crs is None:
+        msg = "headends has no CRS; set it (e.g. gdf.set_crs('EPSG:4326') for lon/lat)."
+        raise CRSError(msg)
+    geom = gdf.geometry
+    if (geom.isna() | geom.is_empty).any():
+        row = int(np.flatnonzero((geom.isna() | geom.is_empty).to_numpy())[0])
+        msg = f"headends: row {row} of '{source}' has no geometry; give a point for every site."
+        raise InputValidationError(msg)
+    pts = gpd.GeoSeries(shapely.point_on_surface(geom.to_numpy()), crs=gdf.crs).to_crs(crs)
+    idc = _find_column(gdf.columns, _HEADEND_ID_NAMES)
+    ids = gdf[idc].astype(str) if idc else pd.Series([f"H{i + 1}" for i in range(len(gdf))])
+    if ids.duplicated().any():
+        dup = ids[ids.duplicated()].iloc[0]
+        msg = f"headends: ids in column '{idc}' repeat ({dup!r}); give each exchange once."
+        raise InputValidationError(msg)
+    return list(pts), tuple(ids.tolist())
+
+
+def _lonlat_point(pair: object, *, crs: str | pyproj.CRS) -> shapely.Point:
+    try:
+        lon, lat = (float(v) for v in pair)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as err:
+        msg = f"headend must be (lon, lat) in degrees or a shapely Point; got {pair!r}."
+        raise InputValidationError(msg) from err
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = f"headend ({lon}, {lat}) is not a lon/lat pair in degrees (lon first)."
+        raise InputValidationError(msg)
+    return gpd.GeoSeries([shapely.Point(lon, lat)], crs=WGS84).to_crs(crs).iloc[0]

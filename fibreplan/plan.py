@@ -46,8 +46,13 @@ from fibreplan.export import map_title
 from fibreplan.export import save_plan
 from fibreplan.export import write_gpkg
 from fibreplan.export import write_map
+from fibreplan.forest import Forest
+from fibreplan.forest import HeadendAssignment
+from fibreplan.forest import design_forest
+from fibreplan.forest import steiner_forest_csr
 from fibreplan.layers import plan_layers
 from fibreplan.layers import premises_layer
+from fibreplan.load import load_headends
 from fibreplan.load import load_inputs
 from fibreplan.optimise import SteinerResult
 from fibreplan.optimise import steiner_tree_csr
@@ -106,6 +111,9 @@ class Plan:
         Trench rules used.
     time_limit_s : float or None
         The optimiser's wall-clock cap, seconds (None: no cap).
+    headends : HeadendAssignment or None
+        The headends' ids and nodes and which one serves each trench, premises,
+        DP, cabinet and chamber (several headends: a Steiner forest).
     """
 
     streets: gpd.GeoDataFrame
@@ -122,6 +130,7 @@ class Plan:
     rules: DesignRules = dataclasses.field(default_factory=DesignRules)
     trench_rules: TrenchRules = dataclasses.field(default_factory=TrenchRules)
     time_limit_s: float | None = None
+    headends: HeadendAssignment | None = None
 
     @functools.cached_property
     def premises(self) -> gpd.GeoDataFrame:
@@ -411,11 +420,82 @@ def _load(
     return gdf_streets, gdf_premises, inputs
 
 
+def _headend_arg(headend: object, *, crs: object) -> tuple[Any, tuple[str, ...]]:
+    """Return the headend(s) as :func:`build_trench_graph` takes them, and their ids."""
+    one = (
+        headend is None
+        or isinstance(headend, shapely.Point)
+        or (isinstance(headend, tuple | list) and bool(headend) and np.isscalar(headend[0]))
+    )
+    if one:
+        return headend, ("H1",)
+    found = load_headends(headend, crs=crs)  # a list, a point file or a GeoDataFrame
+    assert found is not None  # headend is not None here
+    points, ids = found
+    return (points if len(points) > 1 else points[0]), ids
+
+
+def _route(
+    tg: TrenchGraph, *, method: str, seed: int, time_limit: float | None
+) -> tuple[SteinerResult, npt.NDArray[np.int64], Forest | None]:
+    """Route the trench: one Steiner tree, or a forest when there are several headends."""
+    reach = tg.premises_node >= 0
+    forest = None
+    if tg.headends.size > 1:
+        forest = steiner_forest_csr(
+            tg.csr(), tg.premises_node[reach], tg.headends,
+            method=method, seed=seed, time_limit=time_limit,
+        )  # fmt: skip
+        tree = forest.tree
+    else:
+        terminals = np.unique(np.append(tg.premises_node[reach], tg.headend_node))
+        tree = steiner_tree_csr(
+            tg.csr(), terminals, method=method, seed=seed, time_limit=time_limit
+        )
+    rows = tg.edge_index(tree.edges) if tree.edges.size else np.array([], dtype=np.int64)
+    return tree, rows, forest
+
+
+def _design(
+    tg: TrenchGraph,
+    rows: npt.NDArray[np.int64],
+    forest: Forest | None,
+    headend_ids: tuple[str, ...],
+    *,
+    rules: DesignRules,
+    max_drop_m: float,
+) -> tuple[Design, HeadendAssignment]:
+    """Design the PON on the tree (or on each tree of the forest from its headend)."""
+    reach = tg.premises_node >= 0
+    edges = np.column_stack([tg.edge_u[rows], tg.edge_v[rows]])
+    if forest is None:
+        design = design_network(
+            edges, tg.edge_length_m[rows], tg.headend_node, tg.premises_node[reach],
+            tg.premises_drop_m[reach], rules=rules, max_drop_m=max_drop_m,
+        )  # fmt: skip
+        one = HeadendAssignment.single(
+            headend_ids[0], tg.headend_node, design, n_edges=rows.size, premises_reach=reach
+        )
+        return design, one
+    premises_root = forest.node_root[tg.premises_node[reach]]
+    design, headend_of = design_forest(
+        edges, tg.edge_length_m[rows], forest.roots, edge_root=forest.edge_root,
+        premises_node=tg.premises_node[reach], drop_length_m=tg.premises_drop_m[reach],
+        premises_root=premises_root, rules=rules, max_drop_m=max_drop_m,
+    )  # fmt: skip
+    premises = np.full(reach.size, -1, dtype=np.int64)
+    premises[reach] = premises_root
+    return design, HeadendAssignment(
+        ids=headend_ids, nodes=forest.roots, edge=forest.edge_root, premises=premises,
+        dp=headend_of["dp"], cabinet=headend_of["cabinet"], chamber=headend_of["chamber"],
+    )  # fmt: skip
+
+
 def plan(
     streets: gpd.GeoDataFrame | str | Path | nx.MultiDiGraph,
     premises: gpd.GeoDataFrame | str | Path,
     *,
-    headend: tuple[float, float] | shapely.Point | None = None,
+    headend: tuple[float, float] | shapely.Point | object | None = None,
     costs: CostBook | None = None,
     trench_rules: TrenchRules | None = None,
     rules: DesignRules | None = None,
@@ -435,9 +515,13 @@ def plan(
         (see :func:`fibreplan.load_streets`).
     premises : geopandas.GeoDataFrame, str or pathlib.Path
         Premises points or a file of them (see :func:`fibreplan.load_premises`).
-    headend : tuple of float or shapely.Point, optional
+    headend : tuple of float, shapely.Point, list, GeoDataFrame, str or pathlib.Path, optional
         Headend (OLT) as ``(lon, lat)`` degrees or a Point in the plan CRS;
-        default chosen automatically (approximate network 1-median).
+        default chosen automatically (approximate network 1-median). Several
+        headends (a list of them, or a point file / GeoDataFrame of exchanges,
+        see :func:`fibreplan.load.load_headends`) plan each premises from one
+        of them: a Steiner forest (:mod:`fibreplan.forest`), designed per
+        headend, with ``headend_id`` on the layers and ``summary["headends"]``.
     costs : CostBook, optional
         Unit costs in GBP; default ``CostBook()`` (published UK figures).
     trench_rules : TrenchRules, optional
@@ -502,7 +586,9 @@ def plan(
         gdf_streets, gdf_premises, inputs = _load(streets, premises, id_column=id_column)
 
     with _stage("trench", seconds, progress):
-        check_headend(headend, gdf_streets, max_drop_m=trench_rules.max_drop_m)
+        headend, headend_ids = _headend_arg(headend, crs=gdf_streets.crs)
+        for one in headend if isinstance(headend, list) else [headend]:
+            check_headend(one, gdf_streets, max_drop_m=trench_rules.max_drop_m)
         gdf_existing = _load_existing(existing, crs=gdf_streets.crs)
         if isinstance(existing, str | Path):
             inputs.append({"name": Path(existing).name, "sha256": _sha256(Path(existing))})
@@ -517,22 +603,11 @@ def plan(
     refuse_unplannable(gdf_streets, gdf_premises, tg, source=premises)
 
     with _stage("optimise", seconds, progress):
-        reach = tg.premises_node >= 0
-        terminals = np.unique(np.append(tg.premises_node[reach], tg.headend_node))
-        tree = steiner_tree_csr(
-            tg.csr(), terminals, method=method, seed=seed, time_limit=time_limit
-        )
-        rows = tg.edge_index(tree.edges) if tree.edges.size else np.array([], dtype=np.int64)
+        tree, rows, forest = _route(tg, method=method, seed=seed, time_limit=time_limit)
 
     with _stage("design", seconds, progress):
-        design = design_network(
-            np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]),
-            tg.edge_length_m[rows],
-            tg.headend_node,
-            tg.premises_node[reach],
-            tg.premises_drop_m[reach],
-            rules=rules,
-            max_drop_m=trench_rules.max_drop_m,
+        design, assignment = _design(
+            tg, rows, forest, headend_ids, rules=rules, max_drop_m=trench_rules.max_drop_m
         )
 
     with _stage("cost", seconds, progress):
@@ -553,6 +628,7 @@ def plan(
         rules=rules,
         trench_rules=trench_rules,
         time_limit_s=time_limit,
+        headends=assignment,
     )
     s = result.summary  # computed once, here, and kept on the record
     logger.info(

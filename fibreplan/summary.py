@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyproj
 
+from fibreplan._crs import WGS84
 from fibreplan.config import rules_toml
 from fibreplan.layers import headend_lonlat
 
@@ -131,6 +133,40 @@ def _optimiser_figures(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _headend_figures(plan: Plan) -> list[dict[str, Any]]:
+    """Per-headend figures: position, premises and units served, trench metres and route GBP."""
+    a, tg, rows, d = plan.headends, plan.trench_graph, plan.tree_edge_rows, plan.design
+    if a is None:
+        return []
+    to_wgs84 = pyproj.Transformer.from_crs(tg.crs, WGS84, always_xy=True)
+    lon, lat = to_wgs84.transform(tg.node_xy[a.nodes, 0], tg.node_xy[a.nodes, 1])
+    h = len(a.ids)
+    units = plan.premises_input["units"].to_numpy()
+    served = a.premises >= 0
+    figures = {
+        "premises_connected": np.bincount(a.premises[served], minlength=h),
+        "units_connected": np.bincount(a.premises[served], weights=units[served], minlength=h),
+        "trench_m": np.bincount(a.edge, weights=tg.edge_length_m[rows], minlength=h),
+        "route_cost_gbp": np.bincount(a.edge, weights=tg.edge_cost_gbp[rows], minlength=h),
+        "cabinet_count": np.bincount(a.cabinet, minlength=h),
+        "dp_count": np.bincount(a.dp, minlength=h),
+        "olt_ports": np.bincount(a.cabinet, weights=d.cabinet_splitters, minlength=h),
+    }
+    return [
+        {
+            "id": a.ids[i],
+            "lon": round(float(np.atleast_1d(lon)[i]), 7),
+            "lat": round(float(np.atleast_1d(lat)[i]), 7),
+            "node": int(a.nodes[i]),
+            **{
+                k: (round(float(v[i]), 2) if k in {"trench_m", "route_cost_gbp"} else int(v[i]))
+                for k, v in figures.items()
+            },
+        }
+        for i in range(h)
+    ]
+
+
 def plan_summary(plan: Plan) -> dict[str, Any]:
     """Return a plan's headline figures (the ``summary.json`` contract).
 
@@ -143,7 +179,11 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     -------
     dict
         Premises counts and reasons, trench and drop metres (m), network
-        elements, optical loss (dB), costs (GBP), the CRS, the headend, the
+        elements, optical loss (dB), costs (GBP), the CRS, the (first) headend,
+        ``headends`` (one entry per headend: ``id``, ``lon``, ``lat``,
+        ``node``, ``premises_connected``, ``units_connected``, ``trench_m``,
+        ``route_cost_gbp`` (the routed trench's price: digging, duct, poles and
+        crossings, GBP), ``cabinet_count``, ``dp_count``, ``olt_ports``), the
         optimiser's figures (``time_limit_s`` is None when the optimiser ran
         without a wall-clock cap; ``time_limit_hit`` says whether a cap cut it
         short), the inputs' sha256 and the seconds of each stage. See the
@@ -168,6 +208,7 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
             "how": tg.headend_how,
             "node": int(tg.headend_node),
         },
+        "headends": _headend_figures(plan),
         "optimiser": _optimiser_figures(plan),
         "inputs": plan.inputs,
         "seconds": {k: round(v, 3) for k, v in plan.seconds.items()},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from typing import Literal
 from typing import NamedTuple
 
@@ -111,6 +112,10 @@ class TrenchGraph:
         The headend's position as given or chosen (metres, before snapping).
     headend_how : str
         How the headend was chosen, for the summary.
+    headend_nodes : numpy.ndarray of int64, shape (h,)
+        Node of every headend given (several headends: a Steiner forest, each
+        premises served from one of them); ``headend_nodes[0] == headend_node``.
+        Empty means the one ``headend_node``.
     """
 
     crs: pyproj.CRS
@@ -133,6 +138,16 @@ class TrenchGraph:
     headend_node: int
     headend_xy: tuple[float, float]
     headend_how: str
+    headend_nodes: npt.NDArray[np.int64] = dataclasses.field(
+        default_factory=lambda: np.empty(0, dtype=np.int64)
+    )
+
+    @property
+    def headends(self) -> npt.NDArray[np.int64]:
+        """Nodes of every headend (one or more), the first being :attr:`headend_node`."""
+        if self.headend_nodes.size:
+            return self.headend_nodes
+        return np.array([self.headend_node], dtype=np.int64)
 
     @property
     def n_nodes(self) -> int:
@@ -346,7 +361,7 @@ def build_trench_graph(
     *,
     costs: CostBook | None = None,
     rules: TrenchRules | None = None,
-    headend: tuple[float, float] | shapely.Point | None = None,
+    headend: tuple[float, float] | shapely.Point | Sequence[object] | None = None,
     existing: gpd.GeoDataFrame | None = None,
 ) -> TrenchGraph:
     """Split the streets at every premises' drop point and price every stretch.
@@ -365,10 +380,12 @@ def build_trench_graph(
         (roads dug as two sides joined by crossings), ``duct_tolerance_m`` and
         ``duct_min_coverage`` (duct reuse), ``pole_tolerance_m`` and
         ``max_span_m`` (aerial cable); default ``TrenchRules()``.
-    headend : tuple of float or shapely.Point, optional
+    headend : tuple of float, shapely.Point or list of them, optional
         Headend (OLT) position: ``(lon, lat)`` in degrees, or a Point in the
-        streets' CRS. Default: the approximate 1-median of the premises over
-        the street network (see Notes).
+        streets' CRS; a list of them gives several headends (premises in the
+        street component of any of them are reachable; ``headend_nodes``).
+        Default: the approximate 1-median of the premises over the street
+        network (see Notes).
     existing : geopandas.GeoDataFrame, optional
         Existing infrastructure that may be used instead of digging: ducts
         (lines, optional ``rent_gbp_per_m_year``) and poles (points, optional
@@ -432,11 +449,11 @@ def build_trench_graph(
     tl = _trench_lines(gdf_streets, rules=rules)
     points = gdf_premises.geometry.to_numpy()
     p = len(points)
-    # the headend, when given, is snapped like one more premises (row p)
-    head_pt, head_how = _headend_point(headend, gdf_streets.crs)
+    # the headends, when given, are snapped like more premises (rows p, p + 1, ...)
+    head_pts, head_how = _headend_points(headend, gdf_streets.crs)
     snap = _snap_premises(tl.geometry, points, max_drop_m=rules.max_drop_m)
-    if head_pt is not None:
-        snap = _with_headend(snap, tl.geometry, head_pt, headend, max_drop_m=rules.max_drop_m)
+    if head_pts is not None:
+        snap = _with_headend(snap, tl.geometry, head_pts, headend, max_drop_m=rules.max_drop_m)
     br = _break_lines(tl, snap.line, snap.pos, crossing_spacing_m=rules.crossing_spacing_m)
     stretches = _stretch_edges(tl, br, existing, costs=costs, rules=rules, crs=gdf_streets.crs)
     edges = _concat_edges(stretches, _crossing_edges(tl, br, costs=costs))
@@ -448,12 +465,15 @@ def build_trench_graph(
         (np.maximum(edges.cost_gbp, 1e-9), (edges.u, edges.v)), shape=(br.n_nodes, br.n_nodes)
     ).tocsr()
     _, comp = csgraph.connected_components(A, directed=False)
-    if head_pt is None:
+    if head_pts is None:
         units = _column(gdf_premises, "units", 1.0)
         head_node, head_xy, head_how = _one_median(A, comp, premises_node, units, br.node_xy)
+        head_nodes = np.empty(0, dtype=np.int64)
     else:
-        head_node, head_xy = int(br.attach_node[p]), (float(head_pt.x), float(head_pt.y))
-    cut = (premises_node >= 0) & (comp[np.maximum(premises_node, 0)] != comp[head_node])
+        head_nodes = br.attach_node[p:].astype(np.int64)
+        head_node, head_xy = int(head_nodes[0]), (float(head_pts[0].x), float(head_pts[0].y))
+    served = comp[np.atleast_1d(head_node) if head_nodes.size == 0 else head_nodes]
+    cut = (premises_node >= 0) & ~np.isin(comp[np.maximum(premises_node, 0)], served)
     reason = snap.reason[:p].astype(object)
     reason[cut] = "disconnected_street_network"
     premises_node = np.where(cut, -1, premises_node).astype(np.int64)
@@ -478,6 +498,7 @@ def build_trench_graph(
         headend_node=int(head_node),
         headend_xy=head_xy,
         headend_how=head_how,
+        headend_nodes=head_nodes if head_nodes.size > 1 else np.empty(0, dtype=np.int64),
     )
     _log_summary(tg, n_rentable=int((stretches.kind != EdgeKind.DIG).sum()))
     return tg
@@ -509,16 +530,18 @@ class _Snapped(NamedTuple):
 def _with_headend(
     snap: _Snapped,
     lines: npt.NDArray[np.object_],
-    head_pt: shapely.Point,
+    head_pts: list[shapely.Point],
     headend: object,
     *,
     max_drop_m: float,
 ) -> _Snapped:
-    """Append the snapped headend to the snapped premises; refuse one far from every street."""
-    head = _snap_premises(lines, np.array([head_pt], dtype=object), max_drop_m=max_drop_m)
-    if head.reason[0]:
+    """Append the snapped headends to the snapped premises; refuse one far from every street."""
+    head = _snap_premises(lines, np.array(head_pts, dtype=object), max_drop_m=max_drop_m)
+    far = np.flatnonzero(head.reason != "")
+    if far.size:
+        where = headend if len(head_pts) == 1 else f"{far[0] + 1} of {len(head_pts)} ({headend!r})"
         msg = (
-            f"headend at {headend} is more than max_drop_m={max_drop_m} m from every street; "
+            f"headend {where} is more than max_drop_m={max_drop_m} m from every street; "
             "give a point on or near the street network."
         )
         raise InputValidationError(msg)
@@ -1046,6 +1069,24 @@ def _drop_crosses_road(  # noqa: PLR0917 - private helper, called once
     trench_left = left_units >= right_units
     out[idx] = left != trench_left[li]
     return out
+
+
+def _headend_points(
+    headend: tuple[float, float] | shapely.Point | Sequence[object] | None, crs: pyproj.CRS
+) -> tuple[list[shapely.Point] | None, str]:
+    """Return the headend point(s) in ``crs`` and how they were given (None: choose one)."""
+    several = isinstance(headend, list | tuple) and (
+        not headend or isinstance(headend[0], shapely.Point | list | tuple)
+    )
+    if not several:
+        pt, how = _headend_point(headend, crs)  # type: ignore[arg-type]
+        return (None if pt is None else [pt]), how
+    if not headend:
+        msg = "headend: an empty list of headends; give at least one point."
+        raise InputValidationError(msg)
+    found = [_headend_point(h, crs) for h in headend]  # type: ignore[arg-type]
+    how = found[0][1] if len(found) == 1 else f"given by the user: {len(found)} headends"
+    return [pt for pt, _ in found if pt is not None], how
 
 
 def _headend_point(
