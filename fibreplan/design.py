@@ -594,12 +594,12 @@ def _place_chambers(
     return e[mid], node_hit, offset[mid]
 
 
-def _suggest_fix(j: int, loss: float, network_m: float, rules: DesignRules, fixed_db: float) -> str:
-    """Human-readable fix for premises ``j`` over the power budget."""
+def _suggest_fix(loss: float, network_m: float, rules: DesignRules, fixed_db: float) -> str:
+    """Human-readable fix for one premises over the power budget (its layer row names it)."""
     allowed = rules.power_budget_db - rules.margin_db
     excess = loss - allowed
     head = (
-        f"premises {j}: loss {loss:.2f} dB exceeds the {allowed:.2f} dB budget "
+        f"loss {loss:.2f} dB exceeds the {allowed:.2f} dB budget "
         f"(power_budget_db - margin_db) by {excess:.2f} dB; fix: "
     )
     fixes: list[str] = []
@@ -842,7 +842,7 @@ def _optical_budget(
     violations = np.flatnonzero(loss + rules.margin_db > rules.power_budget_db + _EPS)
     fixed_db = split_db + connectors_db + _path_splices(rules) * rules.splice_loss_db
     fixes = tuple(
-        _suggest_fix(j, float(loss[j]), float(network_m[j]), rules, fixed_db)
+        _suggest_fix(float(loss[j]), float(network_m[j]), rules, fixed_db)
         for j in violations.tolist()
     )
     return _Optics(splices, loss, violations.astype(np.int64), fixes)
