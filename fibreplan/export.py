@@ -24,7 +24,10 @@ import numpy as np
 import pyogrio
 
 from fibreplan._errors import InputValidationError
+from fibreplan.figures import save_plan_figure
+from fibreplan.layers import map_layers
 from fibreplan.layers import plan_layers
+from fibreplan.styles import write_layer_styles
 
 if TYPE_CHECKING:
     from fibreplan.plan import Plan
@@ -46,6 +49,7 @@ FILES = {
     "summary": "summary.json",
     "gpkg": "plan.gpkg",
     "map": "map.html",
+    "figure": "plan.png",
     "quality": "quality.json",
     # the bid files (fibreplan.bid)
     "boq": "boq.csv",
@@ -234,6 +238,7 @@ def write_map(
     title: str,
     overwrite: bool = False,
     basemap: bool = True,
+    summary: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write an interactive HTML map of the layers that works offline.
 
@@ -249,6 +254,9 @@ def write_map(
         Whether an existing file may be replaced.
     basemap : bool, default True
         Whether to add OpenStreetMap tiles (shown only when online).
+    summary : Mapping, optional
+        The plan's summary: the legend then explains its crossing and
+        optical-budget counts (see :func:`fibreplan.maps.plan_map`).
 
     Returns
     -------
@@ -266,7 +274,7 @@ def write_map(
     path = Path(path)
     check_writable([path], overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_map(plan_map(layers, title=title, basemap=basemap), path)
+    return save_map(plan_map(layers, title=title, basemap=basemap, summary=summary), path)
 
 
 def save_plan(
@@ -307,7 +315,9 @@ def save_plan(
 
     ``summary.json`` is :attr:`fibreplan.Plan.summary` with the seconds spent
     building the layers and writing the GeoPackage and the map added to its
-    ``seconds`` (keys ``layers``, ``gpkg``, ``map``).
+    ``seconds`` (keys ``layers``, ``gpkg``, ``map``, ``figure``). ``plan.gpkg`` holds a
+    default QGIS style per layer (:func:`fibreplan.styles.write_layer_styles`); ``plan.png``
+    is :func:`fibreplan.figures.plan_figure`.
     """
     out = Path(out_dir)
     paths = {key: out / name for key, name in FILES.items()}
@@ -352,11 +362,16 @@ def _write_plan_files(plan: Plan, paths: dict[str, Path], *, basemap: bool) -> N
     t0 = time.perf_counter()
     write_gpkg(layers, paths["gpkg"])
     write_config_tables(plan, paths["gpkg"])
+    write_layer_styles(paths["gpkg"])
     seconds["gpkg"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     summary = plan.summary
-    write_map(layers, paths["map"], title=map_title(summary), basemap=basemap)
+    drawn = map_layers(plan, layers=layers)
+    write_map(drawn, paths["map"], title=map_title(summary), basemap=basemap, summary=summary)
     seconds["map"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    save_plan_figure(drawn, paths["figure"], title=map_title(summary))
+    seconds["figure"] = time.perf_counter() - t0
     write_quality(plan.quality, paths["quality"])
     t0 = time.perf_counter()
     write_bid_files(plan, paths)

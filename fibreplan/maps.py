@@ -1,14 +1,24 @@
-"""Interactive, offline-capable HTML maps of a fibre plan.
+"""Interactive, offline-capable HTML maps of a fibre plan, at any size.
 
-The map is built with `folium-offline <https://pypi.org/project/folium-offline/>`_
+The page is built with `folium-offline <https://pypi.org/project/folium-offline/>`_
 (module ``offlinefolium``), a fork of folium that embeds Leaflet's JavaScript
-and CSS *inline* in the HTML file instead of linking them from a CDN. A saved
-map therefore opens and works (layers, tooltips, layer control, legend) on a
-machine with no network at all; only the optional OpenStreetMap basemap tiles
-need a connection.
+and CSS (and the fullscreen and measure controls) *inline* in the HTML file
+instead of linking them from a CDN. A saved map therefore opens and works
+(layers, tooltips, popups, layer control, legend, search, measure) on a machine
+with no network at all; only the optional OpenStreetMap basemap tiles need a
+connection, and every street of the input is drawn as a thin grey base layer
+so that the map has context without them.
 
-Layers are passed in a projected metric CRS (as produced by the rest of
-fibreplan, e.g. EPSG:27700) and converted to WGS84 here, for drawing only.
+The layers are written once into the page as compact columns (coordinates as
+integers of 1e-6 degree, about 0.1 m, from an origin; text columns
+dictionary-encoded; every text HTML-escaped in Python) and drawn by a small
+script (``_map_runtime.js``) with one Leaflet layer per feature, on a canvas
+above 10,000 features. On a large plan (more than 20,000 premises, drops,
+chambers and DPs together) connected premises, drops, chambers and DPs are drawn
+only from zoom 16 on and only in the ~500 m cells in view, and a "cabinet
+areas" layer summarises them below that zoom; premises with problems
+(unreachable, over the optical budget) are always drawn. Measured by
+``benchmarks/map_scale.py``.
 """
 
 from __future__ import annotations
@@ -21,11 +31,10 @@ import math
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -33,10 +42,10 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from fibreplan import _palette
 from fibreplan._crs import WGS84
 from fibreplan._crs import require_metric
 from fibreplan._errors import InputValidationError
-from fibreplan._kinds import EdgeKind
 
 if TYPE_CHECKING:
     import os
@@ -54,15 +63,23 @@ OSM_ATTRIBUTION = (
 )
 
 _OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-_COORD_DECIMALS = 6  # ~0.1 m at the equator: plenty for a planning map
+_SCALE = 1_000_000  # coordinates are integers of 1e-6 degree (~0.1 m)
 _MAX_ZOOM = 19
-_CANVAS_THRESHOLD = 5000  # features; above this Leaflet draws on <canvas> instead of SVG
+_CANVAS_THRESHOLD = 10_000  # features; above this Leaflet draws on <canvas> instead of SVG
+_DETAIL_LIMIT = 20_000  # detail features; above this they are drawn from _DETAIL_ZOOM on
+_DETAIL_ZOOM = 16
+_CELL_DEG = 0.005  # grid cell of the detail layers, degrees (~500 m)
 _MAX_GENERIC_FIELDS = 10
+_DETAIL_LAYERS = ("premises", "drops", "chambers", "dps")
+_OVERVIEW_LAYERS = ("streets", "trenches", "cables")  # merged lines below _DETAIL_ZOOM
+_PROBLEM_LIMIT = 5_000  # premises with problems above this are drawn from _DETAIL_ZOOM on
+_LONG_TEXT = ("loss_fix",)  # left out of a large map's tooltips (kept in the GeoPackage)
+#: Input columns of the premises drawn as their own (hidden) layers when present.
+_THEMES = {"subsidy_status": "Premises by subsidy status", "phase": "Premises by phase"}
+_SEARCH_COLUMNS = ("premises_id", "uprn", "UPRN")
 
-# Only Leaflet itself is needed: no Bootstrap, jQuery, Font Awesome or
-# awesome-markers. offlinefolium inlines whatever these (name, url) pairs
-# point at from its bundled copies, so trimming the lists keeps the HTML
-# small (~150 kB instead of ~1.5 MB) without touching the network.
+# Only Leaflet and two small controls: offlinefolium inlines whatever these
+# (name, url) pairs point at from its bundled copies (no network).
 _LEAFLET_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
 _LEAFLET_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
 
@@ -71,9 +88,13 @@ _GREY = "#7f7f7f"
 _Formatter = Callable[[Any], str]
 
 
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def _fmt_number(fmt: str) -> _Formatter:
     def _format(value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if _is_missing(value):
             return ""
         try:
             return format(float(value), fmt)
@@ -84,9 +105,7 @@ def _fmt_number(fmt: str) -> _Formatter:
 
 
 def _fmt_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value))
+    return "" if _is_missing(value) else html.escape(str(value))
 
 
 def _fmt_generic(value: Any) -> str:
@@ -102,24 +121,16 @@ class _Field:
     fmt: _Formatter = _fmt_text
 
 
-@dataclass(frozen=True)
-class _Category:
-    label: str
-    style: Mapping[str, Any]
+@dataclass
+class _Part:
+    """Features of one layer drawn with one style (one legend entry)."""
 
-
-@dataclass(frozen=True)
-class _LayerSpec:
-    """How one known layer is drawn: its label, tooltip fields and styles."""
-
-    label: str
-    kind: Literal["point", "line"]
-    fields: tuple[_Field, ...]
-    style: Mapping[str, Any]
-    category_column: str | None = None
-    categories: Mapping[str, _Category] = field(default_factory=dict)
-    marker_radius: float = 5.0
-    star: bool = False
+    label: str | None
+    style: dict[str, Any]
+    gdf: gpd.GeoDataFrame
+    weights: npt.NDArray[np.float64] | None = None
+    detail: bool = False
+    overview: bool = False
 
 
 def _point_style(colour: str, *, fill: str | None = None, weight: float = 1.5) -> dict[str, Any]:
@@ -140,99 +151,93 @@ def _line_style(colour: str, weight: float, dash: str | None = None) -> dict[str
     return style
 
 
+_num0 = _fmt_number(",.0f")
 _LENGTH = _Field("length_m", "Length (m)", _fmt_number(",.1f"))
+_COST = _Field("cost_gbp", "Cost (£)", _num0)
 
-_SPECS: dict[str, _LayerSpec] = {
-    "trenches": _LayerSpec(
-        label="Trenches",
-        kind="line",
-        fields=(
-            _Field("kind", "Kind"),
-            _Field("surface", "Surface"),
-            _LENGTH,
-            _Field("cost_gbp", "Cost (£)", _fmt_number(",.0f")),
-        ),
-        style=_line_style("#e67e22", 4),
-        category_column="kind",
-        categories={
-            EdgeKind.DIG: _Category("new dig", _line_style("#e67e22", 4)),
-            EdgeKind.DUCT_REUSE: _Category("duct reuse", _line_style("#2e86c1", 4, "8 4")),
-            EdgeKind.AERIAL: _Category("aerial on poles", _line_style("#16a085", 3, "2 6")),
-            EdgeKind.CROSSING: _Category("road crossing", _line_style("#8e44ad", 5)),
-        },
+#: Tooltip fields of the known layers (the popup adds the premises' own columns).
+_FIELDS: dict[str, tuple[_Field, ...]] = {
+    "streets": (_Field("street_name", "Street"), _Field("highway", "Highway")),
+    "trenches": (
+        _Field("kind", "Kind"),
+        _Field("street_name", "Street"),
+        _Field("surface", "Surface"),
+        _Field("side", "Side"),
+        _LENGTH,
+        _COST,
+        _Field("fibres", "Fibres (all cables)", _num0),
     ),
-    "cables": _LayerSpec(
-        label="Cables",
-        kind="line",
-        fields=(
-            _Field("size", "Size (fibres)", _fmt_number(",.0f")),
-            _Field("fibres_used", "Fibres used", _fmt_number(",.0f")),
-            _Field("fibres_spare", "Fibres spare", _fmt_number(",.0f")),
-            _LENGTH,
-        ),
-        style=_line_style("#117a65", 2),
+    "cables": (
+        _Field("cable_type", "Cable"),
+        _Field("size", "Size (fibres)", _num0),
+        _Field("cable_count", "Cables", _num0),
+        _Field("fibres_used", "Fibres used", _num0),
+        _Field("fibres_spare", "Fibres spare", _num0),
+        _LENGTH,
     ),
-    "drops": _LayerSpec(
-        label="Drops",
-        kind="line",
-        fields=(_Field("premises_id", "Premises"), _LENGTH),
-        style=_line_style("#555555", 1.5, "4 3"),
+    "drops": (
+        _Field("premises_id", "Premises"),
+        _LENGTH,
+        _COST,
+        _Field("crosses_road", "Crosses the road"),
     ),
-    "chambers": _LayerSpec(
-        label="Chambers",
-        kind="point",
-        fields=(),
-        style=_point_style("#555555", fill="#ffffff", weight=2),
-        marker_radius=3,
+    "chambers": (_Field("chamber_id", "Chamber"), _Field("kind", "Kind")),
+    "cabinets": (
+        _Field("cabinet_id", "Cabinet"),
+        _Field("premises_count", "Premises served", _num0),
+        _Field("dp_count", "DPs", _num0),
+        _Field("splitters", "Splitters", _num0),
     ),
-    "cabinets": _LayerSpec(
-        label="Cabinets",
-        kind="point",
-        fields=(),
-        style=_point_style("#1b2631", fill="#f4d03f", weight=2),
-        marker_radius=8,
+    "cabinet_areas": (
+        _Field("cabinet_id", "Cabinet"),
+        _Field("premises_count", "Premises", _num0),
+        _Field("over_budget", "Over the optical budget", _num0),
+        _Field("max_loss_db", "Worst loss (dB)", _fmt_number(".2f")),
     ),
-    "dps": _LayerSpec(
-        label="Distribution points",
-        kind="point",
-        fields=(),
-        style=_point_style("#6c3483", fill="#ffffff", weight=3),
-        marker_radius=6,
+    "dps": (
+        _Field("dp_id", "DP"),
+        _Field("premises_count", "Premises served", _num0),
+        _Field("cabinet_id", "Cabinet"),
+        _Field("splitters", "Splitters", _num0),
     ),
-    "premises": _LayerSpec(
-        label="Premises",
-        kind="point",
-        fields=(
-            _Field("premises_id", "Premises"),
-            _Field("class", "Class"),
-            _Field("status", "Status"),
-            _Field("reason", "Reason"),
-            _Field("dp_id", "DP"),
-            _Field("cabinet_id", "Cabinet"),
-            _Field("loss_db", "Loss (dB)", _fmt_number(".2f")),
-        ),
-        style=_point_style(_GREY),
-        category_column="status",
-        categories={
-            "connected": _Category("connected", _point_style("#1e8449")),
-            "unreachable": _Category("unreachable", _point_style("#d62728")),
-        },
+    "premises": (
+        _Field("premises_id", "Premises"),
+        _Field("uprn", "UPRN"),
+        _Field("class", "Class"),
+        _Field("status", "Status"),
+        _Field("reason", "Reason"),
+        _Field("subsidy_status", "Subsidy status"),
+        _Field("phase", "Phase"),
+        _Field("drop_m", "Drop (m)", _fmt_number(",.1f")),
+        _Field("dp_id", "DP"),
+        _Field("cabinet_id", "Cabinet"),
+        _Field("loss_db", "Loss (dB)", _fmt_number(".2f")),
+        _Field("loss_fix", "Suggested fix"),
     ),
-    "headend": _LayerSpec(
-        label="Headend",
-        kind="point",
-        fields=(
-            _Field("how", "Chosen by"),
-            _Field("lon", "Longitude", _fmt_number(".6f")),
-            _Field("lat", "Latitude", _fmt_number(".6f")),
-        ),
-        style={},
-        star=True,
+    "headend": (
+        _Field("how", "Chosen by"),
+        _Field("lon", "Longitude", _fmt_number(".6f")),
+        _Field("lat", "Latitude", _fmt_number(".6f")),
     ),
 }
 
+_LABELS = {
+    "streets": "Streets (all)",
+    "trenches": "Trenches",
+    "cables": "Cables",
+    "drops": "Drops",
+    "chambers": "Chambers",
+    "cabinets": "Cabinets",
+    "cabinet_areas": "Cabinet areas",
+    "dps": "Distribution points",
+    "premises": "Premises",
+    "headend": "Headend",
+}
+_POINT_RADIUS = {"chambers": 3, "cabinets": 8, "cabinet_areas": 10, "dps": 6, "premises": 5}
+
 # Bottom to top: lines under points, the headend on top of everything.
-_DRAW_ORDER = ("trenches", "cables", "drops", "chambers", "cabinets", "dps", "premises", "headend")
+_DRAW_ORDER = ("streets", "trenches", "cables", "drops", "chambers", "cabinet_areas",
+               "cabinets", "dps", "premises", *_THEMES, "headend")  # fmt: skip
 
 _HEADEND_HTML = (
     '<div class="fibreplan-headend" style="font-size:28px;line-height:28px;color:#111;'
@@ -248,6 +253,8 @@ _LEGEND_TEMPLATE = """
         div.style.padding = "6px 8px";
         div.style.font = "12px/1.4 sans-serif";
         div.style.background = "rgba(255, 255, 255, 0.92)";
+        div.style.maxHeight = "60vh";
+        div.style.overflowY = "auto";
         div.innerHTML = {{ this.legend_html|tojson }};
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
@@ -264,36 +271,10 @@ _ATTRIBUTION_TEMPLATE = """
 {% endmacro %}
 """
 
-
-# One GeoJSON layer part: Leaflet's own L.geoJson, one style for all its features, and a
-# sticky tooltip table built from the (already HTML-escaped) formatted properties. The
-# data is not part of this template: it is emitted as raw JSON just before it (see
-# _geojson_layer), so that branca never parses megabytes of coordinates as a template.
-_GEOJSON_TEMPLATE = """
+_RUNTIME_TEMPLATE = """
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJson(fibreplan_data[{{ this.get_name()|tojson }}], {
-{%- if this.star %}
-    pointToLayer: function (feature, latlng) {
-        return L.marker(latlng, {icon: L.divIcon({html: {{ this.star_html|tojson }},
-            iconSize: [28, 28], iconAnchor: [14, 14], className: ""})});
-    },
-{%- elif this.point %}
-    pointToLayer: function (feature, latlng) {
-        return L.circleMarker(latlng, {radius: {{ this.radius }}});
-    },
-{%- endif %}
-    style: function () { return {{ this.style|tojson }}; }
-});
-{%- if this.fields %}
-{{ this.get_name() }}.bindTooltip(function (layer) {
-    var p = layer.feature.properties, fields = {{ this.fields|tojson }}, rows = "";
-    for (var i = 0; i < fields.length; i++) {
-        rows += "<tr><th>" + fields[i][1] + "</th><td>" + p[fields[i][0]] + "</td></tr>";
-    }
-    return '<table class="fibreplan-tooltip">' + rows + "</table>";
-}, {sticky: true});
-{%- endif %}
-{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{{ this.runtime }}({{ this._parent.get_name() }},
+    JSON.parse(document.getElementById("fibreplan-data").textContent));
 {% endmacro %}
 """
 
@@ -308,75 +289,19 @@ _TOOLTIP_CSS_TEMPLATE = """
 
 
 @functools.cache
-def _geojson_class() -> type:
-    """Return the map element class of one GeoJSON layer part (built once, on first use)."""
+def _runtime_js() -> str:
+    return resources.files("fibreplan").joinpath("_map_runtime.js").read_text(encoding="utf-8")
+
+
+def _raw_script(text: str) -> Any:
+    """Return a page element emitting ``text`` as it is (never parsed as a Jinja template)."""
     from branca.element import Element
-    from branca.element import Figure
-    from branca.element import MacroElement
-    from offlinefolium.template import Template
 
     class _RawScript(Element):
-        """Script text emitted as it is (never parsed as a Jinja template)."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
         def render(self, **kwargs: Any) -> str:  # noqa: ARG002 - branca's signature
-            return self.text
+            return text
 
-    class GeoJsonLayer(MacroElement):
-        """A GeoJSON FeatureCollection drawn with one style and a tooltip table."""
-
-        _template = Template(_GEOJSON_TEMPLATE)
-        data: dict[str, Any]
-
-        def render(self, **kwargs: Any) -> Any:
-            name = self.get_name()
-            figure = self.get_root()
-            if not isinstance(figure, Figure):  # pragma: no cover - always inside a map
-                msg = "a GeoJSON layer renders only inside a map"
-                raise TypeError(msg)
-            # "</" could close the <script> element early; "<\/" is the same JSON string
-            text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
-            text = text.replace("</", "<\\/")
-            figure.script.add_child(
-                _RawScript(
-                    "var fibreplan_data = window.fibreplan_data || {};\n"
-                    f"fibreplan_data[{json.dumps(name)}] = {text};\n"
-                ),
-                name=f"{name}_data",
-            )
-            super().render(**kwargs)
-
-    return GeoJsonLayer
-
-
-def _geojson_layer(
-    data: dict[str, Any],
-    *,
-    name: str,
-    style: Mapping[str, Any],
-    fields: list[_Field],
-    point: bool,
-    radius: float,
-    star: bool,
-) -> Any:
-    """Return the map element drawing ``data`` (a FeatureCollection) with one style.
-
-    The element keeps ``data``, ``style`` (a dict of Leaflet path options) and
-    ``fields`` (``[column, escaped alias]`` pairs) as attributes.
-    """
-    element = _geojson_class()()
-    element.layer_name = name
-    element.data = data
-    element.style = dict(style)
-    element.fields = [[f.column, html.escape(f.alias)] for f in fields]
-    element.point = point
-    element.radius = radius
-    element.star = star
-    element.star_html = _HEADEND_HTML
-    return element
+    return _RawScript()
 
 
 def _import_folium() -> Any:
@@ -425,71 +350,218 @@ def _check_layer(name: str, gdf: Any) -> gpd.GeoDataFrame | None:
     return gdf
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject to EPSG:4326 (coordinates are rounded when written, see :func:`_geometries`)."""
-    return gdf.to_crs(WGS84)
 
-
-def _tooltip_fields(spec: _LayerSpec | None, gdf: gpd.GeoDataFrame) -> list[_Field]:
-    """Return the tooltip fields present in ``gdf`` (all columns for generic layers)."""
-    if spec is not None and spec.fields:
-        return [f for f in spec.fields if f.column in gdf.columns]
+def _fields(name: str, gdf: gpd.GeoDataFrame) -> list[_Field]:
+    """Return the tooltip fields present in ``gdf`` (the first columns for unknown layers)."""
+    known = _FIELDS.get("premises" if name in _THEMES else name)
+    if known is not None:
+        return [f for f in known if f.column in gdf.columns]
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     return [_Field(str(c), str(c), _fmt_generic) for c in columns[:_MAX_GENERIC_FIELDS]]
 
 
-def _formatted(values: pd.Series, fmt: _Formatter) -> list[str]:
-    """Format a column for tooltips, calling ``fmt`` once per distinct value."""
+def _popup_fields(name: str, gdf: gpd.GeoDataFrame, fields: list[_Field]) -> list[_Field]:
+    """Return the popup fields: the tooltip's plus, for premises, the input's own columns."""
+    if name != "premises":
+        return fields
+    plan_columns = {f.column for f in _FIELDS["premises"]} | {
+        "units", "source", "crosses_road", "node", "loss_violation", "geometry",
+    }  # fmt: skip
+    own = [c for c in gdf.columns if c not in plan_columns and c != gdf.geometry.name]
+    return fields + [_Field(str(c), str(c), _fmt_generic) for c in own[:_MAX_GENERIC_FIELDS]]
+
+
+def _column(values: pd.Series, fmt: _Formatter) -> dict[str, list[Any]]:
+    """Return a formatted column: ``{"v": values}``, or ``{"u": uniques, "c": codes}`` if fewer."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    labels = np.array([fmt(v) for v in np.asarray(uniques, dtype=object).tolist()], dtype=object)
-    return labels[codes].tolist()
+    labels = [fmt(v) for v in np.asarray(uniques, dtype=object).tolist()]
+    if 2 * len(labels) > len(values):
+        return {"v": np.array(labels, dtype=object)[codes].tolist()}
+    return {"u": labels, "c": codes.tolist()}
 
 
-def _geometries(geoms: npt.NDArray[np.object_]) -> list[dict[str, Any]]:
-    """Return GeoJSON geometry dicts with coordinates rounded to ``_COORD_DECIMALS``.
+def _coordinates(
+    geoms: npt.NDArray[np.object_], origin: npt.NDArray[np.int64]
+) -> tuple[list[int], list[int] | None]:
+    """Return flat integer coordinates (1e-6 degree from ``origin``) and line offsets.
 
-    Points and lines are converted in bulk (one coordinate array for the
-    layer); other geometry types, only in generic layers, one by one.
+    Points give one (x, y) pair each and no offsets; lines give their vertices
+    and the offset of each line's first vertex (one more offset than lines).
+    Multi-part geometries are drawn as their parts joined end to end only in
+    generic layers; the plan's own layers are points and simple lines.
     """
-    types = shapely.get_type_id(geoms)
-    if (types == shapely.GeometryType.POINT).all():
-        xy = np.round(shapely.get_coordinates(geoms), _COORD_DECIMALS).tolist()
-        return [{"type": "Point", "coordinates": c} for c in xy]
-    if (types == shapely.GeometryType.LINESTRING).all():
-        xy, index = shapely.get_coordinates(geoms, return_index=True)
-        coords = np.round(xy, _COORD_DECIMALS).tolist()
-        rows = np.arange(len(geoms))
-        starts = np.searchsorted(index, rows).tolist()
-        ends = np.searchsorted(index, rows, side="right").tolist()
-        return [
-            {"type": "LineString", "coordinates": coords[s:e]}
-            for s, e in zip(starts, ends, strict=True)
-        ]
-    rounded = shapely.transform(geoms, lambda xy: np.round(xy, _COORD_DECIMALS))
-    return [json.loads(g) for g in shapely.to_geojson(rounded).tolist()]
+    xy, index = shapely.get_coordinates(geoms, return_index=True)
+    ints = (np.round(xy * _SCALE).astype(np.int64) - origin).ravel().tolist()
+    if (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all():
+        return ints, None
+    offsets = np.searchsorted(index, np.arange(len(geoms) + 1)).tolist()
+    return ints, offsets
 
 
-def _feature_collection(gdf: gpd.GeoDataFrame, fields: list[_Field]) -> dict[str, Any]:
-    """Return a GeoJSON FeatureCollection holding only the formatted tooltip fields."""
-    columns = [f.column for f in fields]
-    values = [_formatted(gdf[f.column], f.fmt) for f in fields]
-    props = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
-    if not fields:
-        props = [{} for _ in range(len(gdf))]
-    geoms = _geometries(gdf.geometry.to_numpy())
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "properties": p, "geometry": g}
-            for p, g in zip(props, geoms, strict=True)
-        ],
+def _encode(
+    part: _Part, *, kind: str, radius: float, fields: list[_Field], origin: npt.NDArray[np.int64]
+) -> dict[str, Any]:
+    """Return one part as the runtime's compact record."""
+    geoms = part.gdf.geometry.to_numpy()
+    xy, offsets = _coordinates(geoms, origin)
+    record: dict[str, Any] = {
+        "n": len(geoms),
+        "kind": kind if offsets is None or kind == "star" else "line",
+        "style": part.style,
+        "radius": radius,
+        "detail": part.detail,
+        "overview": part.overview,
+        "xy": xy,
+        "cols": {f.column: _column(part.gdf[f.column], f.fmt) for f in fields},
     }
+    if offsets is not None:
+        record["off"] = offsets
+    if part.weights is not None:
+        record["w"] = np.round(part.weights, 1).tolist()
+    return record
 
 
-def _legend_swatch(spec_kind: str, style: Mapping[str, Any], *, star: bool = False) -> str:
+def _by_category(
+    gdf: gpd.GeoDataFrame, keys: pd.Series, styles: Mapping[str, tuple[str, dict[str, Any]]]
+) -> list[_Part]:
+    """Split ``gdf`` by ``keys`` into parts in the order of ``styles`` (unknown keys last)."""
+    order = list(styles)
+    parts = []
+    for key in sorted(keys.unique().tolist(), key=lambda k: (order.index(k) if k in order else
+                                                             len(order), str(k))):  # fmt: skip
+        label, style = styles.get(key, (str(key) or "unknown", _line_style(_GREY, 2)))
+        parts.append(_Part(label, style, gdf[(keys == key).to_numpy()]))
+    return parts
+
+
+def _premises_keys(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Return each premises' category: connected, over_budget or unreachable:<reason>."""
+    status = gdf["status"].astype("string").fillna("").str.lower() if "status" in gdf else (
+        pd.Series("", index=gdf.index, dtype="string"))  # fmt: skip
+    keys = status.copy()
+    if "loss_violation" in gdf.columns:
+        keys = keys.mask(gdf["loss_violation"].fillna(value=False).astype(bool), "over_budget")
+    if "reason" in gdf.columns:
+        reason = gdf["reason"].astype("string").fillna("")
+        keys = keys.mask(status == "unreachable", "unreachable:" + reason)
+    return keys
+
+
+def _premises_parts(gdf: gpd.GeoDataFrame) -> list[_Part]:
+    keys = _premises_keys(gdf)
+    colours = _palette.PREMISES
+    styles: dict[str, tuple[str, dict[str, Any]]] = {
+        "connected": ("connected", _point_style(colours["connected"])),
+        "over_budget": ("over the optical budget", _point_style(colours["over_budget"])),
+    }
+    for key in sorted(k for k in keys.unique().tolist() if str(k).startswith("unreachable")):
+        reason = str(key).partition(":")[2].replace("_", " ")
+        label = f"unreachable ({reason})" if reason else "unreachable"
+        styles[key] = (label, _point_style(colours["unreachable"]))
+    return _by_category(gdf, keys, styles)
+
+
+def _theme_parts(gdf: gpd.GeoDataFrame, column: str) -> list[_Part]:
+    keys = gdf[column].astype("string").fillna("(none)")
+    values = sorted(keys.unique().tolist())
+    colours = _palette.category_colours(values)
+    return _by_category(gdf, keys, {v: (v, _point_style(colours[v])) for v in values})
+
+
+def _fibre_weights(fibres: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return trench line widths in pixels: 2 px for a 12-fibre cable, 8 px from 288 fibres."""
+    return np.clip(2 + 6 * np.log2(np.maximum(fibres, 12) / 12) / np.log2(24), 2, 8)
+
+
+def _trench_parts(gdf: gpd.GeoDataFrame) -> list[_Part]:
+    keys = gdf["kind"].astype("string").fillna("").str.lower() if "kind" in gdf else (
+        pd.Series("", index=gdf.index, dtype="string"))  # fmt: skip
+    labels = {"dig": "new dig", "duct_reuse": "rented duct", "aerial": "aerial on poles",
+              "crossing": "road crossing (route)"}  # fmt: skip
+    styles = {
+        kind: (labels[kind], _line_style(colour, 4, dash))
+        for kind, (colour, dash) in _palette.TRENCH.items()
+    }
+    parts = _by_category(gdf, keys, styles)
+    if "fibres" in gdf.columns:
+        for part in parts:
+            part.weights = _fibre_weights(part.gdf["fibres"].fillna(0).to_numpy(float))
+    return parts
+
+
+def _cable_parts(gdf: gpd.GeoDataFrame) -> list[_Part]:
+    if "size" not in gdf.columns:
+        return [_Part(None, _line_style(_palette.CABLE_SIZES[48], 2), gdf)]
+    keys = gdf["size"].astype("Int64").astype("string").fillna("")
+    sizes = sorted({int(k) for k in keys.unique().tolist() if k})
+    styles = {str(s): (f"{s} fibres", _line_style(_palette.cable_colour(s), 2)) for s in sizes}
+    return _by_category(gdf, keys, styles)
+
+
+def _plain_parts(name: str, gdf: gpd.GeoDataFrame) -> list[_Part]:
+    styles: dict[str, dict[str, Any]] = {
+        "streets": _line_style(_palette.STREET, 1),
+        "drops": _line_style(_palette.DROP, 1.5, "4 3"),
+        "chambers": _point_style(_palette.CHAMBER[0], fill=_palette.CHAMBER[1], weight=2),
+        "cabinets": _point_style(_palette.CABINET[0], fill=_palette.CABINET[1], weight=2),
+        "dps": _point_style(_palette.DP[0], fill=_palette.DP[1], weight=3),
+        "cabinet_areas": _point_style("#1b2631", fill="#f4d03f", weight=1),
+    }
+    style = styles.get(name)
+    if style is None:
+        point = set(gdf.geom_type.unique()) <= {"Point", "MultiPoint"}
+        style = _point_style(_GREY) if point else _line_style("#34495e", 2)
+    return [_Part(None, dict(style), gdf)]
+
+
+def _parts(name: str, gdf: gpd.GeoDataFrame) -> list[_Part]:
+    if name == "premises":
+        return _premises_parts(gdf)
+    if name in _THEMES:
+        return _theme_parts(gdf, name)
+    if name == "trenches":
+        return _trench_parts(gdf)
+    if name == "cables":
+        return _cable_parts(gdf)
+    return _plain_parts(name, gdf)
+
+
+def _with_fibres(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Add to ``trenches`` the fibres of all cables on each edge (for the line width)."""
+    trenches, cables = layers.get("trenches"), layers.get("cables")
+    if trenches is None or cables is None or not {"edge_id", "fibres_used"} <= set(cables):
+        return
+    if "edge_id" not in trenches.columns:
+        return
+    total = cables.groupby("edge_id")["fibres_used"].sum()
+    trenches = trenches.copy()
+    trenches["fibres"] = trenches["edge_id"].map(total).fillna(0).to_numpy(float)
+    layers["trenches"] = trenches
+
+
+def _cabinet_areas(premises: gpd.GeoDataFrame, cabinets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return one point per cabinet summarising its premises (for the zoomed-out view)."""
+    served = premises[premises["cabinet_id"].notna()]
+    violation = served.get("loss_violation", False)
+    stats = (
+        served.assign(over=np.asarray(violation, dtype=bool))
+        .groupby("cabinet_id")
+        .agg(
+            premises_count=("status", "size"),
+            over_budget=("over", "sum"),
+            max_loss_db=("loss_db", "max"),
+        )
+    )
+    out = cabinets[["cabinet_id", "geometry"]].merge(
+        stats, left_on="cabinet_id", right_index=True, how="left"
+    )
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=cabinets.crs)
+
+
+def _legend_swatch(kind: str, style: Mapping[str, Any], *, star: bool = False) -> str:
     if star:
         return '<span style="display:inline-block;width:18px;text-align:center">&#9733;</span>'
-    if spec_kind == "point":
+    if kind == "point":
         return (
             '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
             "vertical-align:middle;"
@@ -497,72 +569,147 @@ def _legend_swatch(spec_kind: str, style: Mapping[str, Any], *, star: bool = Fal
             f'border:2px solid {style.get("color", _GREY)}"></span>'
         )
     dash = "dashed" if style.get("dashArray") else "solid"
-    width = max(2, round(float(style.get("weight", 2))))
+    width = max(1, round(float(style.get("weight", 2))))
     return (
         '<span style="display:inline-block;width:18px;height:0;vertical-align:middle;'
         f'border-top:{width}px {dash} {style.get("color", _GREY)}"></span>'
     )
 
 
-def _add_layer(
-    fm: Any,
-    m: folium.Map,
-    *,
-    name: str,
-    gdf: gpd.GeoDataFrame,
-    spec: _LayerSpec | None,
-    legend: list[str],
-) -> int:
-    """Draw one layer as a named FeatureGroup; return the number of features drawn."""
-    label = spec.label if spec is not None else name.replace("_", " ").capitalize()
-    group = fm.FeatureGroup(name=label, show=True)
-    fields = _tooltip_fields(spec, gdf)
-    kind = spec.kind if spec is not None else _guess_kind(gdf)
-    base_style: Mapping[str, Any] = (
-        spec.style
-        if spec is not None
-        else (_point_style(_GREY) if kind == "point" else _line_style("#34495e", 2))
-    )
-
-    parts: list[tuple[str | None, Mapping[str, Any], gpd.GeoDataFrame]]
-    column = spec.category_column if spec is not None else None
-    if column is not None and column in gdf.columns:
-        keys = gdf[column].astype("string").str.strip().str.lower().fillna("")
-        parts = []
-        for value, sub in gdf.groupby(keys, sort=False):
-            cat = spec.categories.get(str(value)) if spec is not None else None
-            if cat is None:
-                parts.append((str(value) or "unknown", base_style, sub))
-            else:
-                parts.append((cat.label, cat.style, sub))
-        # Known categories first, in the spec's order, so the legend is stable.
-        order = [c.label for c in spec.categories.values()] if spec is not None else []
-        parts.sort(key=lambda p: order.index(p[0]) if p[0] in order else len(order))
-    else:
-        parts = [(None, base_style, gdf)]
-
-    star = spec is not None and spec.star
-    radius = spec.marker_radius if spec is not None else 5.0
-    for part_label, style, sub in parts:
-        _geojson_layer(
-            _feature_collection(sub, fields),
-            name=label,
-            style=style,
-            fields=fields,
-            point=kind == "point",
-            radius=radius,
-            star=star,
-        ).add_to(group)
-        text = label if part_label is None else f"{label}: {part_label}"
-        swatch = _legend_swatch(kind, style, star=star)
-        legend.append(f"<div>{swatch} {html.escape(text)} ({len(sub):,})</div>")
-    group.add_to(m)
-    return len(gdf)
+def _legend_extras(
+    layers: Mapping[str, gpd.GeoDataFrame], summary: Mapping[str, Any] | None
+) -> list[str]:
+    """Return legend lines that explain the numbers: crossings, widths, budget, zoom."""
+    lines = []
+    trenches, drops = layers.get("trenches"), layers.get("drops")
+    if trenches is not None and "kind" in trenches.columns:
+        route = int((trenches["kind"] == "crossing").sum())
+        far = int(drops["crosses_road"].sum()) if drops is not None and "crosses_road" in drops \
+            else 0  # fmt: skip
+        text = f"Road crossings: {route:,} on the route (trenches)"
+        if summary is not None and "road_crossings" in summary:
+            shared = int(summary["road_crossings"]) - route
+            text += (f" + {shared:,} shared drop crossings ({far:,} drops cross a street)"
+                     f" = {int(summary['road_crossings']):,} in the summary")  # fmt: skip
+        else:
+            text += f"; {far:,} drops cross a street"
+        lines.append(text)
+    if trenches is not None and "fibres" in trenches.columns:
+        widths = "".join(
+            f'<span style="display:inline-block;width:18px;height:0;margin:0 3px;'
+            f'vertical-align:middle;border-top:{round(float(w))}px solid #e67e22"></span>{n}'
+            for n, w in zip((12, 48, 144, 288), _fibre_weights(np.array([12, 48, 144, 288.0])),
+                            strict=True)
+        )  # fmt: skip
+        lines.append(f"Trench width by fibres: {widths}")
+    if summary is not None and "loss_violations" in summary:
+        lines.append(
+            f"Optical budget: {int(summary['loss_violations'] or 0):,} premises over it, "
+            f"worst loss {float(summary.get('max_loss_db') or 0):.1f} dB"
+        )
+    return [f"<div style='color:#333'>{html.escape(line, quote=False)}</div>"
+            if "<span" not in line else f"<div style='color:#333'>{line}</div>"
+            for line in lines]  # fmt: skip
 
 
-def _guess_kind(gdf: gpd.GeoDataFrame) -> Literal["point", "line"]:
-    types = set(gdf.geom_type.unique())
-    return "point" if types <= {"Point", "MultiPoint"} else "line"
+def _prepare(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+    """Validate, add the derived layers (cabinet areas, themes, fibres) and reproject."""
+    prepared: dict[str, gpd.GeoDataFrame] = {}
+    for name, gdf in layers.items():
+        checked = _check_layer(name, gdf)
+        if checked is not None:
+            prepared[name] = checked
+    _with_fibres(prepared)
+    premises = prepared.get("premises")
+    if premises is not None:
+        for column in _THEMES:
+            if column in premises.columns:
+                prepared[column] = premises
+        if "cabinets" in prepared and {"cabinet_id", "status", "loss_db"} <= set(premises):
+            prepared["cabinet_areas"] = _cabinet_areas(premises, prepared["cabinets"])
+    return {name: gdf.to_crs(WGS84) for name, gdf in prepared.items()}
+
+
+def _gated(name: str, part: _Part, *, large: bool) -> tuple[bool, bool]:
+    """Return whether a part is drawn only from the detail zoom, and with an overview below it.
+
+    On a large map, connected premises, drops, chambers and DPs are detail (the
+    cabinet areas summarise them below the zoom); premises with problems are
+    detail only when there are more than ``_PROBLEM_LIMIT`` of them; streets,
+    trenches and cables are merged, non-interactive lines below the zoom.
+    """
+    if not large:
+        return False, False
+    if name in _OVERVIEW_LAYERS:
+        return True, True
+    if name == "premises" and part.label != "connected":
+        return len(part.gdf) > _PROBLEM_LIMIT, False
+    return name in _DETAIL_LAYERS or name in _THEMES, False
+
+
+def _layer_records(
+    prepared: dict[str, gpd.GeoDataFrame], legend: list[str]
+) -> list[dict[str, Any]]:
+    """Return the runtime's layer records (and fill ``legend``), bottom to top."""
+    detail_total = sum(len(prepared[n]) for n in _DETAIL_LAYERS if n in prepared)
+    large = detail_total > _DETAIL_LIMIT
+    bounds = np.array([g.total_bounds for g in prepared.values()])
+    origin = np.round(bounds[:, :2].min(axis=0) * _SCALE).astype(np.int64)
+    records = []
+    unknown = [n for n in prepared if n not in _DRAW_ORDER]
+    for name in [*unknown, *(n for n in _DRAW_ORDER if n in prepared)]:
+        if name == "cabinet_areas" and not large:
+            continue
+        gdf = prepared[name]
+        label = _LABELS.get(name) or _THEMES.get(name) or name.replace("_", " ").capitalize()
+        fields = _fields(name, gdf)
+        popup = fields if large else _popup_fields(name, gdf, fields)
+        if large:  # slim: long free text stays in the GeoPackage
+            fields = popup = [f for f in fields if f.column not in _LONG_TEXT]
+        kind = "star" if name == "headend" else "point"
+        parts = _parts(name, gdf)
+        for part in parts:
+            part.detail, part.overview = _gated(name, part, large=large)
+            text = label if part.label is None else f"{label}: {part.label}"
+            swatch = _legend_swatch("point" if kind == "star" or part.gdf.geom_type.iloc[0]
+                                    .endswith("Point") else "line", part.style,
+                                    star=kind == "star")  # fmt: skip
+            note = f" from zoom {_DETAIL_ZOOM}" if part.detail and not part.overview else ""
+            legend.append(f"<div>{swatch} {html.escape(text)} ({len(part.gdf):,}){note}</div>")
+        records.append({
+            "id": name,
+            "label": html.escape(label),
+            "show": name not in _THEMES,
+            "fields": [[f.column, html.escape(f.alias)] for f in fields],
+            "popup": [[f.column, html.escape(f.alias)] for f in popup],
+            "parts": [
+                _encode(p, kind=kind, radius=_POINT_RADIUS.get(name, 5), origin=origin,
+                        fields=popup)
+                for p in parts
+            ],
+        })  # fmt: skip
+    return records
+
+
+def _page_data(records: list[dict[str, Any]], origin: npt.NDArray[np.int64]) -> str:
+    """Return the JSON data element of the page ("</" escaped: it cannot end the element).
+
+    A ``<script type="application/json">`` is read by the HTML parser as plain
+    text and decoded by ``JSON.parse``: several times faster than the same data
+    as a JavaScript literal.
+    """
+    data = {
+        "scale": _SCALE,
+        "origin": origin.tolist(),
+        "cell": _CELL_DEG,
+        "detail_zoom": _DETAIL_ZOOM,
+        "star": _HEADEND_HTML,
+        "search_columns": list(_SEARCH_COLUMNS),
+        "search_placeholder": "Find a premises id or UPRN",
+        "layers": records,
+    }
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return f'<script type="application/json" id="fibreplan-data">{text}</script>\n'
 
 
 def plan_map(
@@ -570,39 +717,43 @@ def plan_map(
     *,
     title: str = "fibreplan plan",
     basemap: bool = True,
+    summary: Mapping[str, Any] | None = None,
 ) -> folium.Map:
-    """Draw a fibre plan as an interactive Leaflet map that works offline.
+    """Draw a fibre plan as an interactive Leaflet map that works offline, at any size.
 
     Parameters
     ----------
     layers : Mapping of str to geopandas.GeoDataFrame
-        The plan's layers by name, each in a projected metric CRS. Known
-        names are drawn with their own style, legend entry and tooltip:
-        ``premises`` (points coloured by ``status``: connected green,
-        unreachable red; tooltip ``premises_id``, ``class``, ``status``,
-        ``reason``, ``dp_id``, ``cabinet_id``, ``loss_db``), ``trenches``
-        (lines coloured by ``kind``: dig / duct_reuse / aerial / crossing; tooltip
-        ``length_m``, ``cost_gbp``, ``surface``), ``drops`` (lines),
-        ``headend`` (a star; tooltip ``how``, ``lon``, ``lat``), ``dps``,
-        ``cabinets``, ``chambers`` (points) and ``cables`` (lines: ``size``,
-        ``fibres_used``, ``fibres_spare``, ``length_m``). Other names are
-        drawn in grey with their first columns in the tooltip. Missing
-        columns are left out of tooltips; ``None`` or empty layers (and
-        rows with empty geometry) are skipped.
+        The plan's layers by name, each in a projected metric CRS (e.g.
+        :func:`fibreplan.layers.map_layers`). Known names are drawn with their
+        own styles, legend entries, tooltips and popups: ``streets`` (every
+        input street, thin grey), ``trenches`` (by ``kind``: new dig, rented
+        duct, aerial, road crossing; width by the fibres of the ``cables`` on
+        the same ``edge_id``), ``cables`` (by ``size``), ``drops``,
+        ``chambers``, ``cabinets``, ``dps``, ``premises`` (connected green,
+        over the optical budget orange from ``loss_violation``, unreachable
+        red by ``reason``; the input's ``subsidy_status`` and ``phase``
+        columns, when present, as extra layers switched off at first) and
+        ``headend`` (a star). Other names are drawn in grey with their first
+        columns in the tooltip. ``None`` or empty layers (and rows with empty
+        geometry) are skipped.
     title : str, default "fibreplan plan"
         Page title and legend heading.
     basemap : bool, default True
         Add an OpenStreetMap tile layer. Tiles need a network connection;
-        everything else in the map does not. With ``False`` no tile layer
-        is added (useful for printing or fully offline use).
+        everything else in the map does not.
+    summary : Mapping, optional
+        The plan's summary (:attr:`fibreplan.Plan.summary`): the legend then
+        splits ``road_crossings`` into the route's crossings and the shared
+        drop crossings, and gives the optical-budget violations.
 
     Returns
     -------
     offlinefolium.Map
-        The map (a folium-compatible ``Map`` from folium-offline) with one
-        named ``FeatureGroup`` per drawn layer, a layer control, a legend and
-        the "© OpenStreetMap contributors" attribution, zoomed to the data.
-        Save it with :func:`save_map`.
+        The map with a layer control, a legend for every colour scale, a scale
+        bar, fullscreen and measure controls, a premises search box and the
+        "© OpenStreetMap contributors" attribution, zoomed to the data. Save
+        it with :func:`save_map`.
 
     Raises
     ------
@@ -616,74 +767,51 @@ def plan_map(
 
     Notes
     -----
-    Layers must be in a projected metric CRS such as EPSG:27700 (British
-    National Grid), as everywhere in fibreplan (checked with
-    :func:`fibreplan._crs.require_metric`); they are converted to WGS84
-    (EPSG:4326) here only to draw them, with coordinates rounded to 6
-    decimal places (about 0.1 m) to keep the HTML small.
-
-    The Leaflet JavaScript and CSS are embedded in the page by folium-offline,
-    so the saved HTML needs no CDN. Each layer is serialised once as GeoJSON
-    (one Leaflet ``L.geoJson`` per style category, with one style for all its
-    features) rather than as one marker object per feature; the JSON is written
-    into the page as it is, not through the template engine, and each tooltip
-    value is formatted once per distinct value, so a 20,000-premises plan draws
-    in about 2 s. Above 5,000 features Leaflet draws on a canvas instead of SVG.
+    Coordinates are written as integers of 1e-6 degree (WGS84, about 0.1 m)
+    from an origin; every text from the data is HTML-escaped before it is
+    written. Above 20,000 premises, drops, chambers and DPs together, the
+    connected premises, drops, chambers and DPs are drawn from zoom 16 on in
+    the cells in view, with a "cabinet areas" layer below it (see the module
+    docstring); premises with problems are always drawn.
     """
     fm = _import_folium()
-    prepared: dict[str, gpd.GeoDataFrame] = {}
-    for name, gdf in layers.items():
-        checked = _check_layer(name, gdf)
-        if checked is not None:
-            prepared[name] = _to_wgs84(checked)
+    from offlinefolium import plugins
 
+    prepared = _prepare(layers)
     n_features = sum(len(g) for g in prepared.values())
-    m = fm.Map(
-        location=None,
-        tiles=None,
-        control_scale=True,
-        prefer_canvas=n_features > _CANVAS_THRESHOLD,
-    )
+    m = fm.Map(location=None, tiles=None, control_scale=True,
+               prefer_canvas=n_features > _CANVAS_THRESHOLD)  # fmt: skip
     m.default_js = list(_LEAFLET_JS)
     m.default_css = list(_LEAFLET_CSS)
     m.get_root().title = html.escape(title)
-
     if basemap:
-        fm.TileLayer(
-            tiles=_OSM_TILES,
-            attr=OSM_ATTRIBUTION,
-            name="OpenStreetMap",
-            max_zoom=_MAX_ZOOM,
-            overlay=False,
-            control=False,
-        ).add_to(m)
+        fm.TileLayer(tiles=_OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
+                     max_zoom=_MAX_ZOOM, overlay=False, control=False).add_to(m)  # fmt: skip
 
     legend: list[str] = []
-    unknown = [n for n in prepared if n not in _SPECS]
-    for name in [*unknown, *(n for n in _DRAW_ORDER if n in prepared)]:
-        drawn = _add_layer(
-            fm, m, name=name, gdf=prepared[name], spec=_SPECS.get(name), legend=legend
-        )
-        logger.debug("drew %d features of layer %r", drawn, name)
-
     if prepared:
         bounds = np.array([g.total_bounds for g in prepared.values()])
         west, south = bounds[:, 0].min(), bounds[:, 1].min()
         east, north = bounds[:, 2].max(), bounds[:, 3].max()
+        origin = np.round(np.array([west, south]) * _SCALE).astype(np.int64)
+        records = _layer_records(prepared, legend)
+        m.get_root().html.add_child(_raw_script(_page_data(records, origin)), name="fp_data")
         m.location = [float((south + north) / 2), float((west + east) / 2)]
-        m.fit_bounds(
-            [[float(south), float(west)], [float(north), float(east)]],
-            padding=(30, 30),
-            max_zoom=_MAX_ZOOM - 1,
-        )
+        m.fit_bounds([[float(south), float(west)], [float(north), float(east)]],
+                     padding=(30, 30), max_zoom=_MAX_ZOOM - 1)  # fmt: skip
+        m.add_child(_macro(_RUNTIME_TEMPLATE, runtime=_runtime_js()))
     else:
         logger.warning("plan_map: no non-empty layers to draw; the map is empty")
 
-    fm.LayerControl(collapsed=False).add_to(m)
+    legend += _legend_extras(prepared, summary)
     heading = f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(title)}</div>"
     m.add_child(_macro(_LEGEND_TEMPLATE, legend_html=heading + "".join(legend)))
     m.add_child(_macro(_TOOLTIP_CSS_TEMPLATE))
     m.add_child(_macro(_ATTRIBUTION_TEMPLATE, text=OSM_ATTRIBUTION))
+    plugins.Fullscreen(position="topright").add_to(m)
+    plugins.MeasureControl(position="topright", primary_length_unit="meters",
+                           secondary_length_unit="kilometers",
+                           primary_area_unit="sqmeters").add_to(m)  # fmt: skip
     return m
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -9,13 +10,17 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString
 from shapely.geometry import Point
 
+from fibreplan import _palette
 from fibreplan._errors import CRSError
 from fibreplan._errors import InputValidationError
+from fibreplan.layers import LAYER_NAMES
 from fibreplan.maps import plan_map
 from fibreplan.maps import save_map
 
@@ -23,6 +28,8 @@ from fibreplan.maps import save_map
 E0, N0 = 530_000.0, 180_500.0
 UNREACHABLE_RED = "#d62728"
 CONNECTED_GREEN = "#1e8449"
+OVER_BUDGET_ORANGE = "#ff7f0e"
+XSS = '<img src=x onerror="window.fibreplan_xss=1">'
 LAYER_LABELS = {
     "premises": "Premises",
     "trenches": "Trenches",
@@ -97,6 +104,19 @@ def _html(layers: dict[str, gpd.GeoDataFrame], **kwargs: object) -> str:
     return plan_map(layers, **kwargs).get_root().render()  # type: ignore[arg-type]
 
 
+def _data(html: str) -> dict:
+    """Return the map's ``fibreplan_data`` (the layers as the page's script draws them)."""
+    match = re.search(r'<script type="application/json" id="fibreplan-data">(.*?)</script>', html,
+                      re.DOTALL)
+    assert match is not None
+    return json.loads(match.group(1).replace("<\\/", "</"))
+
+
+def _column(part: dict, name: str) -> list:
+    col = part["cols"][name]
+    return col["v"] if "v" in col else [col["u"][c] for c in col["c"]]
+
+
 # --------------------------------------------------------------------------- unit tests
 
 
@@ -111,45 +131,114 @@ def test_layer_names_legend_and_attribution_in_html() -> None:
 
 
 def test_unreachable_premises_are_red_and_connected_green() -> None:
-    m = plan_map(_synthetic_plan(), basemap=False)
-    html = m.get_root().render()
-    geojsons = [
-        child
-        for group in m._children.values()
-        for child in group._children.values()
-        if type(child).__name__ == "GeoJsonLayer"
-    ]
+    html = _html(_synthetic_plan(), basemap=False)
+    premises = next(layer for layer in _data(html)["layers"] if layer["id"] == "premises")
     styles = {}
-    for gj in geojsons:
-        props = [f["properties"] for f in gj.data["features"]]
-        if props and "status" in props[0]:
-            status = {p["status"] for p in props}
-            assert len(status) == 1
-            styles[status.pop()] = gj.style
+    for part in premises["parts"]:
+        status = set(_column(part, "status"))
+        assert len(status) == 1
+        styles[status.pop()] = part["style"]
     assert styles["unreachable"]["fillColor"] == UNREACHABLE_RED
     assert styles["connected"]["fillColor"] == CONNECTED_GREEN
-    assert UNREACHABLE_RED in html
+    assert "unreachable (no route within 500 m) (1)" in html
 
 
-def test_crs_conversion_to_wgs84() -> None:
-    # Independently computed with pyproj (OSTN15-free default transform).
+def test_over_budget_premises_are_their_own_colour() -> None:
+    layers = _synthetic_plan()
+    layers["premises"]["loss_violation"] = [False, True, False, False]
+    premises = next(
+        layer for layer in _data(_html(layers))["layers"] if layer["id"] == "premises"
+    )
+    by_colour = {p["style"]["fillColor"]: _column(p, "premises_id") for p in premises["parts"]}
+    assert by_colour[OVER_BUDGET_ORANGE] == ["P2"]
+    assert by_colour[CONNECTED_GREEN] == ["P1", "P4"]
+    assert by_colour[UNREACHABLE_RED] == ["P3"]
+
+
+def test_coordinates_are_integers_of_a_micro_degree() -> None:
     expected_lon, expected_lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(E0, N0)
-    assert expected_lon == pytest.approx(-0.1275, abs=0.01)  # sanity: central London
-    assert expected_lat == pytest.approx(51.508, abs=0.01)
-    headend = _synthetic_plan()["headend"]
-    m = plan_map({"headend": headend}, basemap=False)
-    coords = []
-    for group in m._children.values():
-        for child in group._children.values():
-            if type(child).__name__ == "GeoJsonLayer":
-                coords.extend(f["geometry"]["coordinates"] for f in child.data["features"])
-    assert len(coords) == 1
-    lon, lat = coords[0]
-    assert lon == pytest.approx(expected_lon, abs=1e-5)
-    assert lat == pytest.approx(expected_lat, abs=1e-5)
-    # Rounded to 6 decimals to keep files small.
-    assert round(lon, 6) == lon
-    assert round(lat, 6) == lat
+    data = _data(_html({"headend": _synthetic_plan()["headend"]}, basemap=False))
+    (part,) = data["layers"][0]["parts"]
+    x, y = part["xy"]
+    assert isinstance(x, int)
+    assert (x + data["origin"][0]) / data["scale"] == pytest.approx(expected_lon, abs=1e-6)
+    assert (y + data["origin"][1]) / data["scale"] == pytest.approx(expected_lat, abs=1e-6)
+
+
+def test_lines_keep_every_vertex_and_offsets() -> None:
+    data = _data(_html(_synthetic_plan(), basemap=False))
+    drops = next(layer for layer in data["layers"] if layer["id"] == "drops")
+    (part,) = drops["parts"]
+    assert part["off"] == [0, 2, 4, 6]
+    assert len(part["xy"]) == 12
+
+
+def test_trench_width_grows_with_fibres_and_crossings_are_labelled() -> None:
+    layers = _synthetic_plan()
+    layers["trenches"]["edge_id"] = [0, 1, 2]
+    layers["cables"] = gpd.GeoDataFrame(
+        {"edge_id": [0, 1, 2], "size": [12, 48, 288], "fibres_used": [4, 40, 250],
+         "cable_type": "feeder"},
+        geometry=layers["trenches"].geometry.to_numpy(),
+        crs="EPSG:27700",
+    )
+    layers["drops"]["crosses_road"] = [True, True, False]
+    html = _html(layers, summary={"road_crossings": 3, "loss_violations": 0, "max_loss_db": 14})
+    trenches = next(layer for layer in _data(html)["layers"] if layer["id"] == "trenches")
+    width = {}
+    for part in trenches["parts"]:
+        for fibres, w in zip(_column(part, "fibres"), part["w"], strict=True):
+            width[int(fibres)] = w
+    assert width[4] < width[40] < width[250]
+    # 1 crossing trench on the route + 2 shared drop crossings = the summary's 3
+    assert "Road crossings: 1 on the route (trenches) + 2 shared drop crossings" in html
+    assert "= 3 in the summary" in html
+    cables = next(layer for layer in _data(html)["layers"] if layer["id"] == "cables")
+    assert [p["style"]["color"] for p in cables["parts"]] == [
+        _palette.CABLE_SIZES[s] for s in (12, 48, 288)
+    ]
+
+
+def test_input_text_is_escaped() -> None:
+    layers = _synthetic_plan()
+    layers["trenches"]["street_name"] = [XSS, "High St", "A & B"]
+    layers["premises"]["reason"] = ["", "", XSS, None]
+    html = _html(layers)
+    assert "<img" not in html.replace("&lt;img", "")
+    assert "&lt;img src=x onerror=" in html
+
+
+def test_subsidy_status_and_phase_are_layers_when_present() -> None:
+    layers = _synthetic_plan()
+    layers["premises"]["subsidy_status"] = ["white", "grey", "white", "black"]
+    layers["premises"]["phase"] = [1, 1, 2, 2]
+    data = _data(_html(layers))
+    ids = {layer["id"]: layer for layer in data["layers"]}
+    assert not ids["subsidy_status"]["show"]
+    values = [v for p in ids["subsidy_status"]["parts"] for v in _column(p, "subsidy_status")]
+    assert sorted(values) == ["black", "grey", "white", "white"]
+    assert len(ids["phase"]["parts"]) == 2
+
+
+def test_large_plans_draw_details_from_a_zoom_level(monkeypatch) -> None:
+    import fibreplan.maps as maps
+
+    monkeypatch.setattr(maps, "_DETAIL_LIMIT", 5)
+    layers = _synthetic_plan()
+    layers["premises"]["cabinet_id"] = pd.array([0, 0, None, 0], dtype="Int64")
+    layers["premises"]["loss_violation"] = [False, True, False, False]
+    layers["cabinets"] = gpd.GeoDataFrame(
+        {"cabinet_id": [0]}, geometry=[Point(E0 + 50, N0)], crs="EPSG:27700"
+    )
+    data = _data(_html(layers))
+    ids = {layer["id"]: layer for layer in data["layers"]}
+    detail = {p["style"]["fillColor"]: p["detail"] for p in ids["premises"]["parts"]}
+    # problems (over budget, unreachable) are always drawn; the rest from the zoom level
+    assert detail == {CONNECTED_GREEN: True, OVER_BUDGET_ORANGE: False, UNREACHABLE_RED: False}
+    assert [p["detail"] for p in ids["drops"]["parts"]] == [True]
+    (area,) = ids["cabinet_areas"]["parts"]
+    assert _column(area, "premises_count") == ["3"]
+    assert _column(area, "over_budget") == ["1"]
 
 
 def test_empty_and_missing_layers_are_skipped() -> None:
@@ -222,6 +311,37 @@ def _is_local(url: str) -> bool:
     }
 
 
+def _open(pw: object, executable: str, html_path: Path, blocked: list[str],
+          page_errors: list[str]) -> tuple[object, object]:
+    """Open ``html_path`` in headless Chromium with every non-local request blocked."""
+
+    def _route(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if _is_local(url):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            blocked.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    browser = pw.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=executable, headless=True, args=CHROMIUM_ARGS
+    )
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.route("**/*", _route)
+    page.goto(html_path.as_uri(), wait_until="load")
+    page.wait_for_function("window.fibreplan && window.fibreplan.ready", timeout=20_000)
+    page.wait_for_timeout(300)  # let fitBounds and the tile requests settle
+    return browser, page
+
+
+def _pixel_spread(png: Path) -> float:
+    """Return the standard deviation of a screenshot's grey levels (0 for a blank page)."""
+    from PIL import Image
+
+    return float(np.asarray(Image.open(png).convert("L"), dtype=float).std())
+
+
 @pytest.mark.browser
 def test_map_renders_offline_in_chromium(tmp_path: Path) -> None:
     executable = _chromium()
@@ -234,25 +354,9 @@ def test_map_renders_offline_in_chromium(tmp_path: Path) -> None:
 
     blocked: list[str] = []
     page_errors: list[str] = []
-
-    def _route(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if _is_local(url):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            blocked.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        browser, page = _open(pw, executable, html_path, blocked, page_errors)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.route("**/*", _route)
-            page.goto(html_path.as_uri(), wait_until="load")
-            page.wait_for_selector(".leaflet-interactive", state="attached", timeout=10_000)
-            page.wait_for_timeout(500)  # let fitBounds and the tile requests settle
-
             assert page.evaluate("typeof window.L") == "object"
             assert page.evaluate("window.L.version").startswith("1.")
             assert page.locator(".folium-map.leaflet-container").count() == 1
@@ -266,9 +370,12 @@ def test_map_renders_offline_in_chromium(tmp_path: Path) -> None:
                 assert label in overlays
             legend = page.locator(".fibreplan-legend").text_content() or ""
             assert "Offline test plan" in legend
-            assert "unreachable (1)" in legend
+            assert "unreachable (no route within 500 m) (1)" in legend
             attribution = page.locator(".leaflet-control-attribution").text_content() or ""
             assert "© OpenStreetMap contributors" in attribution
+            assert page.locator(".leaflet-control-scale").count() == 1
+            assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+            assert page.locator(".leaflet-control-measure").count() == 1
 
             # Tooltips work: hovering the unreachable premises shows its reason.
             page.locator(f'path.leaflet-interactive[fill="{UNREACHABLE_RED}"]').hover(force=True)
@@ -277,6 +384,24 @@ def test_map_renders_offline_in_chromium(tmp_path: Path) -> None:
                 page.locator(".leaflet-tooltip").text_content() or ""
             )
             page.mouse.move(5, 350)
+
+            # The search box finds a premises by id, offline, and opens its popup.
+            box = page.locator(".fibreplan-search input")
+            box.fill("P4")
+            box.press("Enter")
+            page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+            assert "P4" in (page.locator(".leaflet-popup-content").text_content() or "")
+            box.fill("no such premises")
+            box.press("Enter")
+            assert page.locator(".fibreplan-search-message").text_content() == "not found"
+
+            # Toggling a layer hides its features.
+            before = page.locator(f'path.leaflet-interactive[fill="{CONNECTED_GREEN}"]').count()
+            assert before == 3
+            page.locator(".leaflet-control-layers-overlays label", has_text="Premises").click()
+            after = page.locator(f'path.leaflet-interactive[fill="{CONNECTED_GREEN}"]').count()
+            assert after == 0
+            assert not page.evaluate("fibreplan.map.hasLayer(fibreplan.layers.premises.group)")
 
             shot = tmp_path / "map.png"
             page.screenshot(path=str(shot))
@@ -290,4 +415,68 @@ def test_map_renders_offline_in_chromium(tmp_path: Path) -> None:
     ]
     assert non_tiles == []
     assert blocked, "the OSM basemap should have tried to load tiles"
-    assert shot.stat().st_size > 10_000
+    assert _pixel_spread(shot) > 10
+
+
+@pytest.mark.browser
+def test_saved_plan_map_matches_its_geopackage_in_chromium(tmp_path: Path) -> None:
+    """A real (tiny) plan saved by save_plan: counts, over-budget colour, XSS, non-blank."""
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import pyogrio
+
+    import fibreplan
+
+    streets, premises = fibreplan.demo_data(tiny=True)
+    streets = streets.copy()
+    streets.loc[streets.index[0], "name"] = XSS
+    loose = fibreplan.plan(streets, premises)
+    budget = float(np.median(loose.premises["loss_db"].dropna()))
+    rules = fibreplan.DesignRules(power_budget_db=budget)
+    plan = fibreplan.plan(streets, premises, rules=rules)
+    assert plan.summary["loss_violations"] > 0
+    paths = plan.save(tmp_path / "out", basemap=False)
+
+    blocked: list[str] = []
+    page_errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser, page = _open(pw, executable, paths["map"], blocked, page_errors)
+        try:
+            counts = page.evaluate(
+                "Object.fromEntries(Object.entries(fibreplan.layers).map("
+                "([k, v]) => [k, [v.count, v.group.getLayers().length]]))"
+            )
+            for name in LAYER_NAMES:
+                n = len(pyogrio.read_dataframe(paths["gpkg"], layer=name))
+                assert counts[name] == [n, n], name
+            assert counts["streets"][0] == len(streets)
+
+            # Premises over the optical budget have their own colour on the map.
+            over = page.locator(f'path.leaflet-interactive[fill="{OVER_BUDGET_ORANGE}"]').count()
+            assert over == plan.summary["loss_violations"]
+            legend = page.locator(".fibreplan-legend").text_content() or ""
+            assert f"over the optical budget ({over})" in legend
+            assert f"= {plan.summary['road_crossings']} in the summary" in legend
+
+            # The street named like an XSS attack is shown as text, never run.
+            page.evaluate(
+                """() => { const g = fibreplan.layers.streets.group;
+                const f = g.getLayers().find(l => {
+                    const col = l._fp[0].cols.street_name, i = l._fp[1];
+                    return (col.v ? col.v[i] : col.u[col.c[i]]).includes("onerror"); });
+                f.fire("click", {latlng: f.getCenter()}, true); }"""
+            )
+            page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+            page.wait_for_timeout(300)
+            text = page.locator(".leaflet-popup-content").text_content() or ""
+            assert "<img src=x onerror=" in text
+            assert page.locator(".leaflet-popup-content img").count() == 0
+            assert page.evaluate("typeof window.fibreplan_xss") == "undefined"
+
+            shot = tmp_path / "demo.png"
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert page_errors == []
+    assert blocked == []  # no basemap: not even tiles
+    assert _pixel_spread(shot) > 10
