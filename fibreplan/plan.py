@@ -50,6 +50,7 @@ from fibreplan.forest import Forest
 from fibreplan.forest import HeadendAssignment
 from fibreplan.forest import design_forest
 from fibreplan.forest import steiner_forest_csr
+from fibreplan.layers import map_layers
 from fibreplan.layers import plan_layers
 from fibreplan.layers import premises_layer
 from fibreplan.load import load_headends
@@ -244,11 +245,12 @@ class Plan:
             The file written.
         """
         return write_map(
-            self.layers(),
+            map_layers(self),
             path,
             title=map_title(self.summary),
             overwrite=overwrite,
             basemap=basemap,
+            summary=self.summary,
         )
 
     def save(
