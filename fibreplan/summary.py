@@ -75,8 +75,14 @@ def _premises_figures(plan: Plan) -> dict[str, Any]:
     reason, count = np.unique(tg.premises_reason[~connected], return_counts=True)
     by_class = prem.loc[connected, "class"].value_counts().to_dict()
     passed = prem.loc[connected].groupby("class")["units"].sum().to_dict()
+    estimated = (
+        prem["units_source"].astype(str).str.startswith("estimate").to_numpy(dtype=bool)
+        if "units_source" in prem
+        else np.zeros(len(prem), dtype=bool)
+    )
     return {
         "buildings_total": buildings_total(prem),
+        "premises_passed_estimated": int(prem.loc[connected & estimated, "units"].sum()),
         "premises_passed_by_class": {str(k): int(v) for k, v in passed.items()},
         "premises_total": len(prem),
         "premises_connected": int(connected.sum()),

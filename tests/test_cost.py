@@ -342,3 +342,27 @@ def test_cli_cost_and_compare(tmp_path, streets, premises, headend, capsys):
     table = capsys.readouterr().out
     assert "per premises passed, GBP" in table
     assert f"£{s['cost_base_gbp']:,.0f}" in table
+
+
+def test_osm_block_of_flats_without_a_flats_tag_gets_an_estimate_labelled_as_such():
+    import geopandas as gpd
+    import shapely
+
+    from fibreplan.load import premises_from_buildings
+
+    square = shapely.box(0, 0, 20, 15)  # 300 m2
+    b = gpd.GeoDataFrame(
+        {
+            "building": ["apartments", "apartments", "house", "residential"],
+            "building:levels": ["5", None, "3", "1"],
+            "building:flats": [None, "12", None, None],
+        },
+        geometry=[square, square, square, square],
+        crs="EPSG:27700",
+    )
+    p = premises_from_buildings(b, crs="EPSG:27700")
+    # 300 m2 x 5 levels / 75 m2 = 20 flats (an estimate); the tagged 12; a house and a
+    # one-storey building are one premises each
+    assert p["units"].tolist() == [20, 12, 1, 1]
+    assert p["units_source"].str.startswith("estimate").tolist() == [True, False, False, False]
+    assert p["units_source"].iloc[1] == "building:flats"
