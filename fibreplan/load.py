@@ -370,7 +370,11 @@ def premises_from_buildings(
     libraries, surgeries and other public services (the Local Full Fibre
     Networks anchor tenants), ``business`` for shops, offices and commercial
     buildings, else ``residential``. ``units`` is ``building:flats`` where
-    tagged, else 1.
+    tagged; for a block of flats without it (``building`` apartments,
+    residential or flats with ``building:levels`` >= 2) an estimate,
+    footprint area x levels / 75 m2 (fibreplan's assumption of the gross
+    floor area per flat); else 1. ``units_source`` says which, so estimates
+    are labelled as such in every output.
     """
     if buildings.empty:
         return _empty_premises(crs or BNG)
@@ -397,7 +401,6 @@ def premises_from_buildings(
     )  # fmt: skip
     cls = np.where(is_public, "public", np.where(is_business, "business", "residential"))
     flats = pd.to_numeric(tag("building:flats"), errors="coerce")
-    units = flats.where(flats >= 1).fillna(1).round().astype(np.int64)
     address = (tag("addr:housenumber").fillna("") + " " + tag("addr:street").fillna("")).str.strip()
     geom = b.geometry
     if b.crs is None:
@@ -405,6 +408,7 @@ def premises_from_buildings(
     target = crs if crs is not None else choose_metric_crs(geom)
     geom = geom.to_crs(target)
     valid = ~(geom.isna() | geom.is_empty)
+    units, units_source = _building_units(flats, kind, tag("building:levels"), geom.area)
     points = np.full(len(geom), None, dtype=object)
     points[valid.to_numpy()] = shapely.point_on_surface(geom[valid].to_numpy())
     out = gpd.GeoDataFrame(
@@ -413,7 +417,8 @@ def premises_from_buildings(
             if "element" in b
             else np.arange(len(b)).astype(str),
             "class": cls,
-            "units": units.to_numpy(),
+            "units": units,
+            "units_source": units_source,
             "name": tag("name").to_numpy(),
             "address": address.replace("", pd.NA).to_numpy(),
             "source": "osm_building",
@@ -423,6 +428,33 @@ def premises_from_buildings(
     )
     logger.info("premises: %d from buildings (%s)", len(out), out["class"].value_counts().to_dict())
     return out
+
+
+#: Gross floor area per flat used to estimate the units of a block of flats that has no
+#: ``building:flats`` tag, m2 (fibreplan assumption: about 60 m2 usable plus common parts).
+_M2_PER_FLAT = 75.0
+_FLAT_BUILDINGS = ("apartments", "residential", "flats")
+
+
+def _building_units(
+    flats: pd.Series, kind: pd.Series, levels: pd.Series, area_m2: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each building's units and where the number comes from (tag, estimate, default)."""
+    tagged = (flats >= 1).to_numpy(dtype=bool, na_value=False)
+    lv = pd.to_numeric(levels, errors="coerce").to_numpy(dtype=np.float64)
+    area = area_m2.to_numpy(dtype=np.float64)
+    flat_kind = kind.isin(_FLAT_BUILDINGS).to_numpy(dtype=bool, na_value=False)
+    block = flat_kind & (np.nan_to_num(lv) >= 2) & ~tagged
+    estimate = np.maximum(1.0, np.floor(np.nan_to_num(area) * np.nan_to_num(lv) / _M2_PER_FLAT))
+    given = flats.round().to_numpy(dtype=np.float64, na_value=1.0)
+    units = np.where(tagged, given, np.where(block, estimate, 1.0))
+    source = np.where(
+        tagged,
+        "building:flats",
+        np.where(block, f"estimate: footprint area x building:levels / {_M2_PER_FLAT:g} m2",
+                 "one per building"),
+    )  # fmt: skip
+    return units.astype(np.int64), source.astype(str)
 
 
 def _empty_premises(crs: str | pyproj.CRS) -> gpd.GeoDataFrame:
