@@ -30,7 +30,7 @@ from fibreplan.design import design_network
 from fibreplan.optimise import SteinerResult
 from fibreplan.optimise import steiner_tree_csr
 
-__all__ = ["Forest", "design_forest", "steiner_forest_csr"]
+__all__ = ["Forest", "HeadendAssignment", "design_forest", "island_roots", "steiner_forest_csr"]
 
 logger = logging.getLogger(__name__)
 
@@ -324,3 +324,41 @@ class HeadendAssignment:
             cabinet=np.zeros(design.cabinet_node.size, dtype=np.int64),
             chamber=np.zeros(design.chamber_kind.size, dtype=np.int64),
         )
+
+
+def island_roots(
+    A: sp.sparray | sp.spmatrix, terminals: npt.ArrayLike, roots: npt.ArrayLike
+) -> list[tuple[int, int, int]]:
+    """Find headends on a piece of the network apart from where most terminals are.
+
+    A headend snapped to an island (a pedestrian quad or a private road that
+    OSM does not join to the streets) serves only that island's premises, and
+    the rest go to other headends: legal, but rarely what a planner meant.
+
+    Parameters
+    ----------
+    A : sparse matrix, shape (n, n)
+        The trench graph's adjacency.
+    terminals : array-like of int
+        Premises nodes.
+    roots : array-like of int
+        Headend nodes.
+
+    Returns
+    -------
+    list of tuple of int
+        ``(root index, nodes, terminals)`` of each headend outside the
+        component holding most terminals: the index into ``roots``, and the
+        nodes and terminals of its component.
+    """
+    roots = np.asarray(roots, dtype=np.int64).reshape(-1)
+    terms = np.asarray(terminals, dtype=np.int64).reshape(-1)
+    n_comp, label = csgraph.connected_components(sp.csr_array(A), directed=False)
+    count = np.bincount(label[terms], minlength=n_comp)
+    size = np.bincount(label, minlength=n_comp)
+    main = int(count.argmax()) if terms.size else int(size.argmax())
+    return [
+        (i, int(size[label[r]]), int(count[label[r]]))
+        for i, r in enumerate(roots.tolist())
+        if label[r] != main
+    ]

@@ -58,9 +58,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEMO_PLACE",
+    "CsvColumns",
+    "clip_to_aoi",
     "demo_data",
     "demo_path",
     "fetch_osm",
+    "load_aoi",
     "load_headends",
     "load_inputs",
     "load_osm",
@@ -117,9 +120,11 @@ _BUSINESS_BUILDING = frozenset(
 
 _LON_NAMES = ("lon", "longitude", "lng", "x_lon")
 _LAT_NAMES = ("lat", "latitude", "y_lat")
-_EAST_NAMES = ("easting", "x_coordinate", "x")
-_NORTH_NAMES = ("northing", "y_coordinate", "y")
-_ID_NAMES = ("premises_id", "uprn", "id", "address_id")
+_EAST_NAMES = ("easting", "x_coordinate")
+_NORTH_NAMES = ("northing", "y_coordinate")
+#: Coordinate headers that name no CRS: read only with an explicit ``--crs``.
+_PLAIN_X, _PLAIN_Y = ("x",), ("y",)
+_ID_NAMES = ("premises_id", "uprn", "id", "address_id", "osm_id")
 _HEADEND_ID_NAMES = ("headend_id", "exchange_id", "site_id", "id", "name", "ref", "osm_id")
 
 
@@ -543,8 +548,42 @@ def _read_postgis(url: str, *, name: str) -> _Content:
     return _Content(gdf, gdf, buildings=False, label=url.rpartition("#")[2], node=True)
 
 
-def _read_csv(path: Path, *, name: str) -> _Content:
-    return _Content(None, _read_csv_points(path, name=name), buildings=False, label=path.name)
+class CsvColumns(NamedTuple):
+    """How to read a premises CSV whose headers are not the documented ones.
+
+    Attributes
+    ----------
+    x, y : str or None
+        Columns holding the x (easting or longitude) and y (northing or
+        latitude) coordinates (CLI ``--x-col``, ``--y-col``).
+    crs : str, pyproj.CRS or None
+        CRS of those coordinates, e.g. ``"EPSG:27700"`` (CLI ``--crs``).
+    """
+
+    x: str | None = None
+    y: str | None = None
+    crs: str | pyproj.CRS | None = None
+
+    def given(self) -> bool:
+        """Whether any option is set."""
+        return any(v is not None for v in self)
+
+
+def _read_csv(path: Path, *, name: str, columns: CsvColumns | None = None) -> _Content:
+    points = _read_csv_points(path, name=name, columns=columns or CsvColumns())
+    return _Content(None, points, buildings=False, label=path.name)
+
+
+def _read_graphml(path: Path, *, name: str) -> _Content:
+    """Read a street graph saved by ``osmnx.save_graphml`` (streets only)."""
+    import osmnx as ox
+
+    try:
+        G = ox.load_graphml(path)
+    except Exception as err:  # networkx/lxml raise many types on a bad file
+        msg = f"{name}: could not read '{path}' as an osmnx GraphML file: {err}"
+        raise InputValidationError(msg) from err
+    return _Content(G, None, buildings=False, label=path.name)
 
 
 #: Reader of each file format, by the file name's ending (lower case). Other endings
@@ -557,6 +596,7 @@ _READERS: dict[str, Callable[..., _Content]] = {
     ".pbf": _read_pbf,
     ".csv": _read_csv,
     ".txt": _read_csv,
+    ".graphml": _read_graphml,
     ".gpkg": _read_vector,
     ".geojson": _read_vector,
     ".json": _read_vector,
@@ -571,8 +611,14 @@ def _reader(path: Path) -> Callable[..., _Content]:
     return _READERS.get(ending, _read_vector)
 
 
-def _content(source: object, *, name: str) -> _Content:
-    """Read a file (once) or wrap an in-memory graph or GeoDataFrame."""
+def _content(source: object, *, name: str, columns: CsvColumns | None = None) -> _Content:
+    """Read a file (once) or wrap an in-memory graph or GeoDataFrame.
+
+    ``columns`` (CSV coordinate columns and CRS) applies to a CSV file only;
+    its ``crs`` also labels a vector file or GeoDataFrame that has none.
+    """
+    if columns is not None and columns.given():
+        return _content_with(source, name=name, columns=columns)
     if isinstance(source, nx.Graph):
         return _Content(source, None, buildings=False, label="graph")
     if isinstance(source, gpd.GeoDataFrame):
@@ -586,12 +632,51 @@ def _content(source: object, *, name: str) -> _Content:
     return _reader(path)(path, name=name)
 
 
+def _content_with(source: object, *, name: str, columns: CsvColumns) -> _Content:
+    """Read ``source`` with CSV column options, refusing them where they cannot apply."""
+    path = Path(str(source)) if isinstance(source, str | Path) else None
+    if path is not None and _reader(path) is _read_csv:
+        return _read_csv(_existing_file(path, name=name), name=name, columns=columns)
+    if columns.x is not None or columns.y is not None:
+        msg = (
+            f"{name}: --x-col/--y-col (x_column/y_column) name the coordinate columns of a CSV "
+            f"file; '{source}' is not one. Leave them out for this input."
+        )
+        raise InputValidationError(msg)
+    content = _content(source, name=name)
+    gdf = content.premises
+    if gdf is None or content.buildings:
+        return content
+    want = _user_crs(columns.crs, name=name)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(want)
+    elif not pyproj.CRS.from_user_input(gdf.crs).equals(want):
+        msg = (
+            f"{name}: '{content.label}' declares {gdf.crs.to_string()} but --crs says "
+            f"{want.to_string()}; leave --crs out for a file that has a CRS."
+        )
+        raise InputValidationError(msg)
+    return content._replace(premises=gdf)
+
+
+def _user_crs(crs: object, *, name: str) -> pyproj.CRS:
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as err:
+        msg = f"{name}: --crs '{crs}' is not a CRS pyproj knows; give e.g. EPSG:27700 or EPSG:4326."
+        raise InputValidationError(msg) from err
+
+
 def load_inputs(
     streets: str | Path | nx.MultiDiGraph | gpd.GeoDataFrame,
     premises: str | Path | gpd.GeoDataFrame,
     *,
     crs: str | pyproj.CRS | None = None,
     id_column: str | None = None,
+    x_column: str | None = None,
+    y_column: str | None = None,
+    premises_crs: str | pyproj.CRS | None = None,
+    aoi: object = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Load streets and premises into one metric CRS, reading each input file once.
 
@@ -608,6 +693,13 @@ def load_inputs(
         Projected CRS to compute in; default chosen from the streets' location.
     id_column : str, optional
         Premises column holding the ID (see :func:`load_premises`).
+    x_column, y_column : str, optional
+        Coordinate columns of a premises CSV (see :func:`load_premises`).
+    premises_crs : str or pyproj.CRS, optional
+        CRS of the premises coordinates (``source_crs`` of :func:`load_premises`).
+    aoi : optional
+        Area of interest (see :func:`load_aoi`): streets are cut at its
+        boundary and premises outside it left out (counts logged).
 
     Returns
     -------
@@ -628,10 +720,14 @@ def load_inputs(
         and Path(streets).is_file()
         and Path(streets).resolve() == Path(premises).resolve()
     )
+    columns = CsvColumns(x_column, y_column, premises_crs)
     s_content = _content(streets, name="streets and premises" if same else "streets")
-    p_content = s_content if same else _content(premises, name="premises")
+    p_content = s_content if same else _content(premises, name="premises", columns=columns)
     gdf_streets = _streets_from(s_content, crs=crs)
-    return gdf_streets, _premises_from(p_content, crs=gdf_streets.crs, id_column=id_column)
+    gdf_premises = _premises_from(p_content, crs=gdf_streets.crs, id_column=id_column)
+    if aoi is None:
+        return gdf_streets, gdf_premises
+    return clip_to_aoi(gdf_streets, gdf_premises, load_aoi(aoi, crs=gdf_streets.crs))
 
 
 def load_streets(
@@ -735,6 +831,9 @@ def load_premises(
     *,
     crs: str | pyproj.CRS | None = None,
     id_column: str | None = None,
+    x_column: str | None = None,
+    y_column: str | None = None,
+    source_crs: str | pyproj.CRS | None = None,
 ) -> gpd.GeoDataFrame:
     """Load premises points from a file or GeoDataFrame.
 
@@ -742,15 +841,26 @@ def load_premises(
     ----------
     source : str, pathlib.Path or geopandas.GeoDataFrame
         An OSM XML file (one premises per building), a vector file of points
-        (GeoPackage, GeoJSON; polygons are turned into a point inside each), or
-        a CSV with ``lon``/``lat`` (or ``longitude``/``latitude``, EPSG:4326)
-        or ``easting``/``northing`` (or OS Open UPRN's
-        ``X_COORDINATE``/``Y_COORDINATE``, EPSG:27700) columns.
+        (GeoPackage, GeoJSON; polygons are turned into a point inside each; a
+        polygon layer with a ``building`` column gets the OSM loader's building
+        filter: rows without a building value, garages, sheds and the like are
+        not premises), a PostGIS table, or a CSV with ``lon``/``lat`` (or
+        ``longitude``/``latitude``, EPSG:4326) or ``easting``/``northing`` (or
+        OS Open UPRN's ``X_COORDINATE``/``Y_COORDINATE``, EPSG:27700) columns.
+        Other CSV headers (``x``/``y`` included) are never guessed: name them
+        with ``x_column``/``y_column`` and/or their CRS with ``source_crs``.
     crs : str or pyproj.CRS, optional
         Projected CRS to compute in; default chosen from the location.
     id_column : str, optional
         Column holding the premises ID; default the first of ``premises_id``,
-        ``uprn``, ``id``, ``address_id`` present, else row numbers.
+        ``uprn``, ``id``, ``address_id``, ``osm_id`` (GDAL's OSM export; with
+        ``osm_way_id``, ids ``relation/...`` and ``way/...``) present, else row
+        numbers.
+    x_column, y_column : str, optional
+        CSV columns holding the coordinates (CLI ``--x-col``, ``--y-col``).
+    source_crs : str or pyproj.CRS, optional
+        CRS of a CSV's coordinates (CLI ``--crs``), e.g. ``"EPSG:27700"``; for
+        a vector file or GeoDataFrame without a CRS, the CRS it is in.
 
     Returns
     -------
@@ -762,12 +872,16 @@ def load_premises(
     Raises
     ------
     InputValidationError
-        If the file is missing or unreadable, a CSV lacks coordinate columns,
-        coordinates are not numbers, or ``id_column`` is absent or not unique.
+        If the file is missing or unreadable, a CSV lacks coordinate columns
+        or has headers that do not name their CRS (``x``/``y``) without
+        ``source_crs``, coordinates are not numbers, or ``id_column`` is absent
+        or not unique.
     CRSError
-        If a vector file or GeoDataFrame has no CRS.
+        If a vector file or GeoDataFrame has no CRS (and ``source_crs`` is not given).
     """
-    return _premises_from(_content(source, name="premises"), crs=crs, id_column=id_column)
+    columns = CsvColumns(x_column, y_column, source_crs)
+    content = _content(source, name="premises", columns=columns)
+    return _premises_from(content, crs=crs, id_column=id_column)
 
 
 def _premises_from(
@@ -780,15 +894,19 @@ def _premises_from(
         return premises_from_buildings(content.premises, crs=crs)
     gdf = content.premises.copy()
     if gdf.crs is None:
-        msg = "premises has no CRS; set it (e.g. gdf.set_crs('EPSG:4326') for lon/lat)."
+        msg = (
+            "premises has no CRS; set it (e.g. gdf.set_crs('EPSG:4326') for lon/lat) "
+            "or name it with --crs (premises_crs=...)."
+        )
         raise CRSError(msg)
+    gdf = _buildings_only(gdf, label=content.label)
     idc = id_column or _find_column(gdf.columns, _ID_NAMES)
     if id_column is not None and id_column not in gdf.columns:
         msg = (
             f"id_column='{id_column}' is not a column of premises; columns are {list(gdf.columns)}."
         )
         raise InputValidationError(msg)
-    ids = gdf[idc].astype(str) if idc else pd.Series(np.arange(len(gdf)).astype(str))
+    ids = _premises_ids(gdf, idc, given=id_column is not None)
     if ids.duplicated().any():
         dup = ids[ids.duplicated()].unique()[:5].tolist()
         msg = (
@@ -817,6 +935,42 @@ def _premises_from(
     return gdf[[*cols, *rest, gdf.geometry.name]].reset_index(drop=True)
 
 
+def _buildings_only(gdf: gpd.GeoDataFrame, *, label: str) -> gpd.GeoDataFrame:
+    """Apply the OSM loader's building filter to a polygon layer with a ``building`` column."""
+    col = _find_column(gdf.columns, ("building",))
+    polygons = gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    if col is None or not polygons.any():
+        return gdf
+    kind = gdf[col].astype("string").str.lower()
+    building = (kind.notna() & ~kind.isin([*_NOT_PREMISES, "no"])).to_numpy(dtype=bool)
+    keep = building | ~polygons.to_numpy()  # points of a mixed layer are premises as given
+    if not keep.all():
+        dropped = kind[~keep].fillna("<none>").value_counts().head(8).to_dict()
+        logger.info(
+            "premises: %d of %d polygons in '%s' are not premises buildings %s",
+            int((~keep).sum()), len(gdf), label, dropped,
+        )  # fmt: skip
+    if not keep.any():
+        msg = (
+            f"premises: no polygon in '{label}' is a premises building (building values "
+            f"{sorted(set(kind.dropna()))[:8]}); give building footprints or premises points."
+        )
+        raise InputValidationError(msg)
+    return gdf.loc[keep].reset_index(drop=True)
+
+
+def _premises_ids(gdf: gpd.GeoDataFrame, idc: str | None, *, given: bool) -> pd.Series:
+    """Return the premises IDs: the ID column, GDAL's osm_id/osm_way_id pair, or row numbers."""
+    if idc is None:
+        return pd.Series(np.arange(len(gdf)).astype(str))
+    way = _find_column(gdf.columns, ("osm_way_id",))
+    if not given and idc.lower() == "osm_id" and way is not None:  # GDAL's multipolygons layer
+        rel = gdf[idc].astype("string")
+        ids = ("relation/" + rel).fillna("way/" + gdf[way].astype("string"))
+        return ids.astype(str).reset_index(drop=True)
+    return gdf[idc].astype(str).reset_index(drop=True)
+
+
 def _metric_crs_or_default(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
     ok = ~(gdf.geometry.is_empty | gdf.geometry.isna())
     if not ok.any():
@@ -824,24 +978,72 @@ def _metric_crs_or_default(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
     return choose_metric_crs(gdf.loc[ok])
 
 
-def _read_csv_points(path: Path, *, name: str) -> gpd.GeoDataFrame:
+def _csv_coordinates(
+    columns: pd.Index, options: CsvColumns, *, name: str, label: str
+) -> tuple[str, str, pyproj.CRS]:
+    """Return the x and y columns of a CSV and their CRS; never a silent guess.
+
+    Documented headers name their CRS: easting/northing (or OS Open UPRN's
+    X_COORDINATE/Y_COORDINATE) are EPSG:27700, lon/lat (longitude/latitude,
+    lng) EPSG:4326. Other headers (``x``/``y``, ``E``/``N``, ...) need the
+    columns and/or the CRS named (``options``).
+    """
+    flags = "--x-col/--y-col and --crs (x_column=, y_column=, premises_crs=)"
+    if (options.x is None) != (options.y is None):
+        msg = f"{name} CSV '{label}': give both --x-col and --y-col (x_column and y_column)."
+        raise InputValidationError(msg)
+    if options.x is not None and options.y is not None:
+        missing = [c for c in (options.x, options.y) if c not in columns]
+        if missing:
+            msg = f"{name} CSV '{label}' has no column {missing[0]!r}; columns are {list(columns)}."
+            raise InputValidationError(msg)
+        xcol, ycol = options.x, options.y
+        named = (
+            WGS84 if _find_column(pd.Index([xcol]), _LON_NAMES)
+            else BNG if _find_column(pd.Index([xcol]), _EAST_NAMES) else None
+        )  # fmt: skip
+    else:
+        lon, lat = _find_column(columns, _LON_NAMES), _find_column(columns, _LAT_NAMES)
+        east, north = _find_column(columns, _EAST_NAMES), _find_column(columns, _NORTH_NAMES)
+        plain_x, plain_y = _find_column(columns, _PLAIN_X), _find_column(columns, _PLAIN_Y)
+        if east and north:
+            xcol, ycol, named = east, north, BNG
+        elif lon and lat:
+            xcol, ycol, named = lon, lat, WGS84
+        elif plain_x and plain_y and options.crs is not None:
+            xcol, ycol, named = plain_x, plain_y, None
+        elif plain_x and plain_y:
+            msg = (
+                f"{name} CSV '{label}': columns {plain_x}/{plain_y} do not say whether they are "
+                "easting/northing or lon/lat; name the CRS with --crs EPSG:27700 (British "
+                "National Grid metres) or --crs EPSG:4326 (degrees), or rename the columns."
+            )
+            raise InputValidationError(msg)
+        else:
+            msg = (
+                f"{name} CSV '{label}' needs coordinate columns: lon/lat (EPSG:4326) or "
+                f"easting/northing (EPSG:27700); found {list(columns)}. For other headers "
+                f"name them with {flags}."
+            )
+            raise InputValidationError(msg)
+    if options.crs is not None:
+        return xcol, ycol, _user_crs(options.crs, name=name)
+    if named is None:
+        msg = (
+            f"{name} CSV '{label}': the CRS of columns {xcol}/{ycol} is not known; "
+            "give it with --crs (e.g. EPSG:27700 or EPSG:4326)."
+        )
+        raise InputValidationError(msg)
+    return xcol, ycol, pyproj.CRS.from_user_input(named)
+
+
+def _read_csv_points(path: Path, *, name: str, columns: CsvColumns) -> gpd.GeoDataFrame:
     try:
         df = pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         msg = f"{name}: could not read CSV '{path}': {err}"
         raise InputValidationError(msg) from err
-    lon, lat = _find_column(df.columns, _LON_NAMES), _find_column(df.columns, _LAT_NAMES)
-    east, north = _find_column(df.columns, _EAST_NAMES), _find_column(df.columns, _NORTH_NAMES)
-    if east and north:
-        xcol, ycol, crs = east, north, BNG
-    elif lon and lat:
-        xcol, ycol, crs = lon, lat, WGS84
-    else:
-        msg = (
-            f"{name} CSV '{path.name}' needs coordinate columns: lon/lat (EPSG:4326) or "
-            f"easting/northing (EPSG:27700); found {list(df.columns)}."
-        )
-        raise InputValidationError(msg)
+    xcol, ycol, crs = _csv_coordinates(df.columns, columns, name=name, label=path.name)
     x = pd.to_numeric(df[xcol], errors="coerce")
     y = pd.to_numeric(df[ycol], errors="coerce")
     bad = (x.isna() | y.isna()) & (df[xcol].notna() & df[ycol].notna())
@@ -930,3 +1132,136 @@ def _lonlat_point(pair: object, *, crs: str | pyproj.CRS) -> shapely.Point:
         msg = f"headend ({lon}, {lat}) is not a lon/lat pair in degrees (lon first)."
         raise InputValidationError(msg)
     return gpd.GeoSeries([shapely.Point(lon, lat)], crs=WGS84).to_crs(crs).iloc[0]
+
+
+def load_aoi(aoi: object, *, crs: str | pyproj.CRS) -> shapely.Geometry:
+    """Read an area of interest as one polygon in ``crs``.
+
+    Parameters
+    ----------
+    aoi : sequence of 4 floats, shapely geometry, GeoDataFrame, GeoSeries, str or pathlib.Path
+        A bounding box ``(min_lon, min_lat, max_lon, max_lat)`` in degrees; a
+        shapely polygon in lon/lat degrees; polygons with a CRS (their union);
+        or a polygon file (GeoPackage, GeoJSON, Shapefile, ...; must carry a CRS).
+    crs : str or pyproj.CRS
+        The plan's projected CRS.
+
+    Returns
+    -------
+    shapely.Geometry
+        The area as one (Multi)Polygon in ``crs``.
+
+    Raises
+    ------
+    InputValidationError
+        If the box is not four numbers in order, the file cannot be read or
+        holds no polygon, or the area is empty.
+    CRSError
+        If a polygon file or GeoDataFrame has no CRS.
+    """
+    if isinstance(aoi, str | Path) and not Path(aoi).is_file() and str(aoi).count(",") == 3:
+        aoi = [v.strip() for v in str(aoi).split(",")]
+    if isinstance(aoi, list | tuple) and len(aoi) == 4:
+        return _bbox_polygon(aoi, crs=crs)
+    if isinstance(aoi, shapely.Geometry):
+        w, s_, e, n = aoi.bounds
+        if not (-180 <= w <= e <= 180 and -90 <= s_ <= n <= 90):
+            msg = (
+                f"aoi: a shapely geometry is read as lon/lat degrees, but its bounds are "
+                f"{aoi.bounds}; give a GeoDataFrame or file with its CRS instead."
+            )
+            raise InputValidationError(msg)
+        gs = gpd.GeoSeries([aoi], crs=WGS84)
+    elif isinstance(aoi, gpd.GeoDataFrame | gpd.GeoSeries):
+        gs = aoi.geometry if isinstance(aoi, gpd.GeoDataFrame) else aoi
+    elif isinstance(aoi, str | Path):
+        path = _existing_file(aoi, name="aoi")
+        try:
+            gs = gpd.read_file(path, engine="pyogrio").geometry
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
+            msg = f"aoi: could not read '{path}' as a polygon file: {err}"
+            raise InputValidationError(msg) from err
+    else:
+        msg = (
+            "aoi must be a bbox (min_lon, min_lat, max_lon, max_lat), a polygon file, "
+            f"a GeoDataFrame or a shapely polygon; got {aoi!r}."
+        )
+        raise InputValidationError(msg)
+    if gs.crs is None:
+        msg = "aoi has no CRS; save the polygon file with one (or set_crs on the GeoDataFrame)."
+        raise CRSError(msg)
+    polygons = gs[gs.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polygons.empty:
+        msg = f"aoi: no polygon in {aoi if isinstance(aoi, str | Path) else 'the area given'}."
+        raise InputValidationError(msg)
+    area = shapely.union_all(polygons.to_crs(crs).make_valid().to_numpy())
+    if area.is_empty or area.area <= 0:
+        msg = "aoi: the area of interest is empty; give a polygon with an area."
+        raise InputValidationError(msg)
+    return area
+
+
+def _bbox_polygon(box: Sequence[object], *, crs: str | pyproj.CRS) -> shapely.Geometry:
+    try:
+        w, s_, e, n = (float(v) for v in box)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as err:
+        msg = f"bbox must be four numbers min_lon,min_lat,max_lon,max_lat; got {box!r}."
+        raise InputValidationError(msg) from err
+    if not (-180 <= w < e <= 180 and -90 <= s_ < n <= 90):
+        msg = (
+            f"bbox {w},{s_},{e},{n} is not min_lon,min_lat,max_lon,max_lat in degrees "
+            "(west < east, south < north; longitude first)."
+        )
+        raise InputValidationError(msg)
+    return gpd.GeoSeries([shapely.box(w, s_, e, n)], crs=WGS84).to_crs(crs).iloc[0]
+
+
+def clip_to_aoi(
+    gdf_streets: gpd.GeoDataFrame, gdf_premises: gpd.GeoDataFrame, area: shapely.Geometry
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Cut the streets at an area's boundary and leave out the premises outside it.
+
+    Parameters
+    ----------
+    gdf_streets, gdf_premises : geopandas.GeoDataFrame
+        As :func:`load_inputs` returns them (same metric CRS).
+    area : shapely.Geometry
+        The area of interest in their CRS (:func:`load_aoi`).
+
+    Returns
+    -------
+    gdf_streets, gdf_premises : geopandas.GeoDataFrame
+        The parts inside: streets cut at the boundary (``street_id`` and
+        ``length_m`` renewed), premises inside or on it. Premises without a
+        geometry are kept (the trench stage reports them).
+
+    Raises
+    ------
+    InputValidationError
+        If no street or no premises lies in the area.
+    """
+    shapely.prepare(area)
+    geom = gdf_premises.geometry.to_numpy()
+    missing = shapely.is_missing(geom) | shapely.is_empty(geom)
+    inside = missing | shapely.covers(area, geom)
+    streets = gpd.clip(gdf_streets, area, keep_geom_type=True)
+    streets = streets.explode(index_parts=False)
+    streets = streets[~streets.geometry.is_empty].sort_index(kind="stable").reset_index(drop=True)
+    if streets.empty or not inside[~missing].any():
+        what = "street" if streets.empty else "premises"
+        msg = (
+            f"aoi: no {what} lies inside the area of interest; check the polygon or bbox "
+            "covers the inputs (bbox order: min_lon,min_lat,max_lon,max_lat)."
+        )
+        raise InputValidationError(msg)
+    streets["street_id"] = np.arange(len(streets), dtype=np.int64)
+    streets["length_m"] = streets.geometry.length.to_numpy()
+    logger.info(
+        "aoi: %d of %d premises inside, streets %.1f of %.1f km",
+        int(inside.sum()), len(gdf_premises), streets["length_m"].sum() / 1000,
+        gdf_streets["length_m"].sum() / 1000,
+    )  # fmt: skip
+    premises = gdf_premises.loc[inside].reset_index(drop=True)
+    premises.attrs = dict(gdf_premises.attrs)
+    streets.attrs = dict(gdf_streets.attrs)
+    return streets, premises

@@ -49,6 +49,7 @@ from fibreplan.export import write_map
 from fibreplan.forest import Forest
 from fibreplan.forest import HeadendAssignment
 from fibreplan.forest import design_forest
+from fibreplan.forest import island_roots
 from fibreplan.forest import steiner_forest_csr
 from fibreplan.layers import map_layers
 from fibreplan.layers import plan_layers
@@ -405,8 +406,12 @@ def _load(
     premises: gpd.GeoDataFrame | str | Path,
     *,
     id_column: str | None = None,
+    **options: Any,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[dict[str, str]]]:
-    """Load streets and premises in one metric CRS; list the input files with their sha256."""
+    """Load streets and premises in one metric CRS; list the input files with their sha256.
+
+    ``options`` go to :func:`fibreplan.load.load_inputs` (CSV columns, ``aoi``).
+    """
     inputs = [
         {"name": Path(src).name, "sha256": _sha256(Path(src))}
         for src in (streets, premises)
@@ -414,7 +419,10 @@ def _load(
     ]
     if len(inputs) == 2 and Path(str(streets)).resolve() == Path(str(premises)).resolve():
         inputs = inputs[:1]  # one file gives both (read once by load_inputs)
-    gdf_streets, gdf_premises = load_inputs(streets, premises, id_column=id_column)
+    gdf_streets, gdf_premises = load_inputs(streets, premises, id_column=id_column, **options)
+    aoi = options.get("aoi")
+    if isinstance(aoi, str | Path) and Path(aoi).is_file():
+        inputs.append({"name": Path(aoi).name, "sha256": _sha256(Path(aoi))})
     if gdf_premises.empty:
         msg = "premises is empty: give at least one premises point."
         raise InputValidationError(msg)
@@ -438,12 +446,24 @@ def _headend_arg(headend: object, *, crs: object) -> tuple[Any, tuple[str, ...]]
 
 
 def _route(
-    tg: TrenchGraph, *, method: str, seed: int, time_limit: float | None
+    tg: TrenchGraph,
+    headend_ids: tuple[str, ...],
+    *,
+    method: str,
+    seed: int,
+    time_limit: float | None,
 ) -> tuple[SteinerResult, npt.NDArray[np.int64], Forest | None]:
     """Route the trench: one Steiner tree, or a forest when there are several headends."""
     reach = tg.premises_node >= 0
     forest = None
     if tg.headends.size > 1:
+        for i, nodes, served in island_roots(tg.csr(), tg.premises_node[reach], tg.headends):
+            logger.warning(
+                "headend %s meets the streets on a piece of network not joined to the "
+                "main one (%d nodes, %d premises): the other premises go to other headends; "
+                "move it onto the main street network if that is not meant",
+                headend_ids[i], nodes, served,
+            )  # fmt: skip
         forest = steiner_forest_csr(
             tg.csr(), tg.premises_node[reach], tg.headends,
             method=method, seed=seed, time_limit=time_limit,
@@ -506,6 +526,10 @@ def plan(
     time_limit: float | None = None,
     seed: int = 0,
     id_column: str | None = None,
+    x_column: str | None = None,
+    y_column: str | None = None,
+    premises_crs: str | None = None,
+    aoi: object = None,
     progress: Progress | None = None,
 ) -> Plan:
     """Plan a fibre network: which streets to trench, drops, cost per premises passed.
@@ -547,7 +571,18 @@ def plan(
         Seed of the optimiser (results are deterministic for a seed).
     id_column : str, optional
         Premises column holding the ID (default: the first of ``premises_id``,
-        ``uprn``, ``id``, ``address_id`` present; see :func:`fibreplan.load_premises`).
+        ``uprn``, ``id``, ``address_id``, ``osm_id`` present; see
+        :func:`fibreplan.load_premises`).
+    x_column, y_column : str, optional
+        Coordinate columns of a premises CSV whose headers are not the
+        documented ones (lon/lat, easting/northing); see :func:`fibreplan.load_premises`.
+    premises_crs : str, optional
+        CRS of the premises coordinates, e.g. ``"EPSG:27700"``: needed for a
+        CSV with ``x``/``y`` or other headers (never guessed), or a file without a CRS.
+    aoi : optional
+        Area of interest: a bbox ``(min_lon, min_lat, max_lon, max_lat)`` in
+        degrees, a polygon file or GeoDataFrame; streets are cut at its
+        boundary and premises outside it left out (:func:`fibreplan.load.load_aoi`).
     progress : callable, optional
         Called as ``progress(stage, None)`` when a stage (``load``, ``trench``,
         ``optimise``, ``design``, ``cost``) starts and ``progress(stage, seconds)``
@@ -585,9 +620,14 @@ def plan(
     rules = rules or DesignRules()
     seconds: dict[str, float] = {}
     with _stage("load", seconds, progress):
-        gdf_streets, gdf_premises, inputs = _load(streets, premises, id_column=id_column)
+        gdf_streets, gdf_premises, inputs = _load(
+            streets, premises, id_column=id_column, x_column=x_column, y_column=y_column,
+            premises_crs=premises_crs, aoi=aoi,
+        )  # fmt: skip
 
     with _stage("trench", seconds, progress):
+        if isinstance(headend, str | Path) and Path(headend).is_file():
+            inputs.append({"name": Path(headend).name, "sha256": _sha256(Path(headend))})
         headend, headend_ids = _headend_arg(headend, crs=gdf_streets.crs)
         for one in headend if isinstance(headend, list) else [headend]:
             check_headend(one, gdf_streets, max_drop_m=trench_rules.max_drop_m)
@@ -605,7 +645,9 @@ def plan(
     refuse_unplannable(gdf_streets, gdf_premises, tg, source=premises)
 
     with _stage("optimise", seconds, progress):
-        tree, rows, forest = _route(tg, method=method, seed=seed, time_limit=time_limit)
+        tree, rows, forest = _route(
+            tg, headend_ids, method=method, seed=seed, time_limit=time_limit
+        )
 
     with _stage("design", seconds, progress):
         design, assignment = _design(
