@@ -366,3 +366,40 @@ def test_osm_block_of_flats_without_a_flats_tag_gets_an_estimate_labelled_as_suc
     assert p["units"].tolist() == [20, 12, 1, 1]
     assert p["units_source"].str.startswith("estimate").tolist() == [True, False, False, False]
     assert p["units_source"].iloc[1] == "building:flats"
+
+
+def test_cli_buildings_group_uprns_in_one_footprint(tmp_path, streets, headend, capsys):
+    import geopandas as gpd
+    import shapely
+
+    from fibreplan.cli import main
+    from tests.conftest import X0
+    from tests.conftest import Y0
+
+    # three UPRNs in one block 10 m north of the street (0,0)-(100,0), one house beside it
+    pts = {"u1": (48, 10), "u2": (50, 12), "u3": (52, 10), "h1": (80, 10)}
+    gpd.GeoDataFrame(
+        {"uprn": list(pts)},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in pts.values()],
+        crs="EPSG:27700",
+    ).to_file(tmp_path / "uprn.gpkg")
+    block = shapely.box(X0 + 45, Y0 + 8, X0 + 55, Y0 + 15)
+    gpd.GeoDataFrame({"building_id": ["blk"]}, geometry=[block], crs="EPSG:27700").to_file(
+        tmp_path / "footprints.gpkg"
+    )
+    streets.to_file(tmp_path / "streets.gpkg")
+    args = ["plan", "--streets", str(tmp_path / "streets.gpkg"), "--premises",
+            str(tmp_path / "uprn.gpkg"), "--exchange", f"{headend.x},{headend.y}",
+            "--no-basemap", "-q", "--out", str(tmp_path / "out")]  # fmt: skip
+    # the headend is given in EPSG:27700 metres: pass a point file instead
+    gpd.GeoDataFrame(geometry=[headend], crs="EPSG:27700").to_file(tmp_path / "olt.gpkg")
+    args[args.index("--exchange") + 1] = str(tmp_path / "olt.gpkg")
+    assert main([*args, "--buildings", str(tmp_path / "footprints.gpkg")]) == 0
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["premises_passed"] == 4
+    assert s["buildings_total"] == 2
+    boq = pd.read_csv(tmp_path / "out" / "boq.csv").set_index("key")
+    t = s["take_up"]
+    # two drops (the block and the house), in-building wiring for the block's three units
+    assert boq.loc["drop_gbp_per_premises", "quantity"] == pytest.approx(2 * t)
+    assert boq.loc["in_building_gbp_per_unit", "quantity"] == pytest.approx(3 * t)
