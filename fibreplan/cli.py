@@ -303,6 +303,7 @@ def _rules(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
 
 def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     import fibreplan
+    from fibreplan.addresses import with_buildings
     from fibreplan.export import FILES
     from fibreplan.export import check_writable
     from fibreplan.scenarios import scenario_existing
@@ -312,6 +313,7 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     check_writable([out / name for name in FILES.values()], overwrite=opts["overwrite"])
     _check_out_location(out)
     costs, trench_rules, rules = _rules(opts)
+    premises = with_buildings(premises, opts.get("buildings"))
     progress = _Progress(enabled=not opts["quiet"] and not opts["verbose"] and sys.stderr.isatty())
     t0 = time.perf_counter()
     result = fibreplan.plan(
@@ -429,6 +431,9 @@ Examples:
 @click.option("--id-column", default=None, metavar="NAME",
               help="premises column holding the ID (default: premises_id, uprn, id or "
               "address_id, whichever is present)")  # fmt: skip
+@click.option("--buildings", default=None, metavar="FILE",
+              help="building footprints (OSM XML or polygons): address points in one "
+              "footprint share a drop and get in-building wiring")  # fmt: skip
 @_plan_options
 def plan_command(*, streets: str, premises: str, **opts: Any) -> int:
     """Plan from your own street and premises files (or PostGIS tables)."""
