@@ -178,6 +178,8 @@ def _setup_logging(*, quiet: bool, verbose: int) -> None:
         level=level, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True
     )
     logging.getLogger("pyogrio").setLevel(max(level, logging.WARNING))
+    # the plan's warnings head the printed summary: log them only with -v
+    logging.getLogger("fibreplan.plan").setLevel(level if verbose else logging.ERROR)
 
 
 class _Progress:

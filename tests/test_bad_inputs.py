@@ -87,8 +87,9 @@ def test_bad_input(case, tmp_path, monkeypatch, capsys):
         assert sorted(p.name for p in out.iterdir()) == sorted(FILES.values())
     else:
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-        assert summary["premises_connected"] + summary["premises_unreachable"] == (
-            summary["premises_total"]
+        assert (
+            summary["premises_connected"] + summary["premises_unreachable"]
+            == (summary["premises_total"])
         )
     assert not [p for p in tmp_path.iterdir() if ".fibreplan-" in p.name], "temporary folder left"
 
