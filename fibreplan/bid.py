@@ -145,9 +145,22 @@ def _connection_weight(plan: Plan) -> npt.NDArray[np.float64]:
 
 
 def _allocate(total: float, weight: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Split ``total`` in proportion to ``weight`` (nothing if every weight is 0)."""
+    """Split ``total`` (GBP) in proportion to ``weight`` in whole pence that add up to it.
+
+    Largest remainders: each share is rounded down to the penny and the pence
+    left over go to the largest fractions (ties to the first), so the shares
+    sum to ``total`` exactly (nothing if every weight is 0).
+    """
     s = float(weight.sum())
-    return total * weight / s if s > 0 else np.zeros(weight.size)
+    if s <= 0:
+        return np.zeros(weight.size)
+    pence = round(total * 100)
+    exact = pence * weight / s
+    floor = np.floor(exact)
+    left = int(pence - floor.sum())
+    order = np.argsort(-(exact - floor), kind="stable")
+    floor[order[:left]] += 1
+    return floor / 100
 
 
 def premises_costs(plan: Plan) -> pd.DataFrame:
@@ -163,10 +176,10 @@ def premises_costs(plan: Plan) -> pd.DataFrame:
     pandas.DataFrame
         One row per premises: ``premises_id``, ``building_id``, ``class``,
         ``units``, ``status``, ``dp_id``, ``cabinet_id``, ``build_share_gbp``
-        (its share of the build: sums to ``cost_build_gbp``),
+        (its share of the build, in pence: sums to ``cost_build_gbp`` exactly),
         ``connection_gbp`` (its expected connection cost at the take-up: sums
         to ``cost_connection_gbp``), ``cost_share_gbp`` (the two: sums to
-        ``cost_total_gbp``), ``cost_share_passed_gbp`` (build share per unit)
+        ``cost_total_gbp`` to the penny), ``cost_share_passed_gbp`` (build share per unit)
         and ``cost_share_connected_gbp`` (cost share per unit connected, i.e.
         divided by the take-up).
 
@@ -188,9 +201,10 @@ def premises_costs(plan: Plan) -> pd.DataFrame:
     route_w = _tree_route_share(plan)
     if route_w.sum() <= 0:
         route_w = passed
-    build_share = _allocate(float(boq.loc[route, "cost_gbp"].sum()), route_w) + _allocate(
-        float(boq.loc[build & ~route, "cost_gbp"].sum()), passed
-    )
+    build_share = (
+        _allocate(float(boq.loc[route, "cost_gbp"].sum()), route_w) * 100
+        + _allocate(float(boq.loc[build & ~route, "cost_gbp"].sum()), passed) * 100
+    ).round() / 100
     conn = _allocate(float(boq.loc[~build, "cost_gbp"].sum()), _connection_weight(plan))
     t = costing.take_up
     per_unit = np.divide(build_share, units, out=np.zeros(units.size), where=passed > 0)
@@ -208,7 +222,7 @@ def premises_costs(plan: Plan) -> pd.DataFrame:
             "cabinet_id": prem["cabinet_id"].to_numpy(),
             "build_share_gbp": build_share,
             "connection_gbp": conn,
-            "cost_share_gbp": build_share + conn,
+            "cost_share_gbp": ((build_share + conn) * 100).round() / 100,
             "cost_share_passed_gbp": per_unit,
             "cost_share_connected_gbp": np.divide(
                 build_share + conn, t * units, out=np.zeros(units.size), where=passed > 0
@@ -470,7 +484,7 @@ def write_bid_xlsx(plan: Plan, path: str | Path, *, overwrite: bool = False) -> 
     _sheet(wb, "BoQ by cabinet", boq_by_cabinet(plan, prem),
            dict.fromkeys(("build_gbp", "connection_gbp", "total_gbp",
                           "per_premises_passed_gbp"), _GBP))  # fmt: skip
-    _sheet(wb, "Premises", prem.round(2), {c: _GBP for c in prem.columns if c.endswith("_gbp")})
+    _sheet(wb, "Premises", prem, {c: _GBP_P for c in prem.columns if c.endswith("_gbp")})
     _sheet(wb, "Assumptions", assumptions_table(plan), {"low": _NUM, "high": _NUM})
     wb.save(path)
     logger.info("wrote %s", path)

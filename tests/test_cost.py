@@ -268,8 +268,11 @@ def test_bid_files_reopen_and_equal_summary_json(tmp_path, streets, premises, he
     assert ws.cell(row=2, column=header.index("cost_gbp") + 1).number_format.startswith('"£"')
     # per-premises shares add up to the totals; unreachable premises carry none
     shares = premises_costs(p)
-    assert shares["cost_share_gbp"].sum() == pytest.approx(s["cost_total_gbp"], abs=0.01)
-    assert shares["build_share_gbp"].sum() == pytest.approx(s["cost_build_gbp"], abs=0.01)
+    # ... in whole pence, to the penny
+    assert round(shares["cost_share_gbp"].sum(), 2) == s["cost_total_gbp"]
+    assert round(shares["build_share_gbp"].sum(), 2) == s["cost_build_gbp"]
+    assert round(shares["connection_gbp"].sum(), 2) == s["cost_connection_gbp"]
+    assert (shares["cost_share_gbp"] * 100).round(6).mod(1).eq(0).all()
     assert (shares.loc[shares["status"] != "connected", "cost_share_gbp"] == 0).all()
     # A lies on the way to B and C: it pays less of the route than they do
     by_id = shares.set_index("premises_id")["build_share_gbp"]
