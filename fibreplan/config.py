@@ -45,10 +45,12 @@ __all__ = [
     "ROAD_CLASSES",
     "SURFACES",
     "USER_SOURCE",
+    "VOUCHER_RULE_SETS",
     "CostBook",
     "DesignRules",
     "Estimate",
     "FrozenMap",
+    "FundingRules",
     "TrenchRules",
     "load_rules",
     "load_toml_section",
@@ -1270,6 +1272,112 @@ class DesignRules(_TomlConfig):
         if ratio == 1:
             return 0.0
         return float(self.splitter_loss_db[ratio])
+
+
+#: Gigabit voucher rule sets by the year they took effect (see :class:`FundingRules`).
+VOUCHER_RULE_SETS = {
+    2022: "5 Dec 2022 - Jun 2025: rural premises only (ONS 2011 rural-urban classes D1-F2) "
+    "with a current download of at most 100 Mbps; not under Public Review",
+    2025: "since Jun 2025: current download below 1 Gbps (not gigabit-capable), no rurality "
+    "requirement; not under Public Review",
+}
+_VOUCHER_SOURCE = (
+    "gov.uk 'Gigabit Broadband Voucher Scheme information' (updated 17 Oct 2025); ISPreview, "
+    "Jun 2025; UK Parliament written answer UIN 57254 (Oct 2021) for the D1-F2 definition"
+)
+
+
+@_documented
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FundingRules(_TomlConfig):
+    """Subsidy rules: the gigabit voucher and a simple commercial-viability model.
+
+    Used by :mod:`fibreplan.subsidy`. A premises' voucher is
+    min(``voucher_cap_gbp``, its cost share) when it is eligible under
+    ``voucher_rule_set``; its subsidy gap is max(0, cost share - viable
+    investment), where the viable investment per premises passed is the
+    present value of ``arpu_gbp_per_month`` x 12 x ``take_up`` x ``margin``
+    over ``years`` at ``discount_rate``. Load edited values with
+    :meth:`from_toml` (a ``[funding]`` table).
+
+    Raises
+    ------
+    CostFileError
+        On construction, naming the key, the valid range and the value, if a
+        value has the wrong type or is out of range.
+    """
+
+    _SECTION: ClassVar[str] = "funding"
+    _WHAT: ClassVar[str] = "funding rules"
+
+    voucher_cap_gbp: float = _rule(
+        4500.0, unit="GBP per premises", low=0,
+        source="Gigabit Broadband Voucher: up to GBP 4,500 per premises (residential and "
+        "business) since 5 Dec 2022; " + _VOUCHER_SOURCE,
+        doc="Largest voucher per premises.",
+    )  # fmt: skip
+    voucher_rule_set: int = _rule(
+        2025, unit="year the rules took effect", low=2022, high=2025,
+        source=_VOUCHER_SOURCE,
+        doc="Voucher eligibility rules: 2025 (since Jun 2025: current download below 1 Gbps, "
+        "no rurality requirement) or 2022 (5 Dec 2022 - Jun 2025: rural ONS 2011 classes "
+        "D1-F2 and at most 100 Mbps now). Premises under Public Review are never eligible.",
+    )  # fmt: skip
+    voucher_min_premises: int = _rule(
+        2, unit="premises", low=1, high=1_000_000,
+        source="Gigabit Broadband Voucher Scheme: at least 2 eligible premises per project "
+        "(" + _VOUCHER_SOURCE + ")",
+        doc="Fewest eligible premises a voucher project may have; fewer gives no vouchers.",
+    )  # fmt: skip
+    arpu_gbp_per_month: float = _rule(
+        30.0, unit="GBP per month, excluding VAT", low=0,
+        source="fibreplan assumption: a typical UK entry-level FTTP retail price excluding VAT",
+        doc="Average revenue per connected premises (viable-investment model).",
+        assumption=True,
+    )  # fmt: skip
+    take_up: float = _rule(
+        0.4, unit="fraction of premises passed", low=0, high=1,
+        source="Openreach target 40-55 % by FY28-30 (BT FY24 results); Ofcom Connected "
+        "Nations 2023 measured 28 % (rural 49 %, urban 25 %)",
+        doc="Share of premises passed that connect over the appraisal (viable-investment model).",
+    )  # fmt: skip
+    margin: float = _rule(
+        0.5, unit="fraction of revenue", low=0, high=1,
+        source="fibreplan assumption: wholesale/retail operating margin (EBITDA) of a network",
+        doc="Share of revenue left after operating costs (viable-investment model).",
+        assumption=True,
+    )  # fmt: skip
+    years: int = _rule(
+        15, unit="years", low=1, high=100,
+        source="fibreplan assumption: payback horizon of an investor in passive fibre",
+        doc="Appraisal period of the viable-investment model.",
+        assumption=True,
+    )  # fmt: skip
+    discount_rate: float = _rule(
+        0.035, unit="fraction per year", low=0, high=1, high_open=True,
+        source="HM Treasury Green Book, 3.5 % real (a commercial investor's cost of capital "
+        "is higher, which lowers the viable investment)",
+        doc="Real discount rate of the viable-investment model.",
+    )  # fmt: skip
+
+    def _check_relations(self, clean: Mapping[str, Any]) -> list[str]:
+        if clean["voucher_rule_set"] not in VOUCHER_RULE_SETS:
+            msg = (
+                f"key 'voucher_rule_set' must be one of {sorted(VOUCHER_RULE_SETS)} (year the "
+                f"rules took effect); got {clean['voucher_rule_set']}"
+            )
+            return [msg]
+        return []
+
+    @property
+    def viable_investment_gbp(self) -> float:
+        """Commercially viable investment per premises passed (GBP): the model's present value.
+
+        ``arpu_gbp_per_month x 12 x take_up x margin x annuity(years, discount_rate)``.
+        """
+        r, n = self.discount_rate, self.years
+        annuity = float(n) if r == 0 else (1 - (1 + r) ** -n) / r
+        return self.arpu_gbp_per_month * 12 * self.take_up * self.margin * annuity
 
 
 # --------------------------------------------------------------------------------------
