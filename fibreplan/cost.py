@@ -94,6 +94,8 @@ class Quantities:
         metres; None: ``drop_m``.
     in_building_units : int, default 0
         Units in buildings of more than one unit (wired inside).
+    block_dp_count : int, default 0
+        In-building DPs: one in each building of more than one unit.
     splitters_by_ratio : Mapping of int to int, default empty
         Splitters of the design by number of outputs.
     splices : int, default 0
@@ -124,6 +126,7 @@ class Quantities:
     drop_cable_m: float | None = None
     lead_in_m: float | None = None
     in_building_units: int = 0
+    block_dp_count: int = 0
     splitters_by_ratio: Mapping[int, int] = dataclasses.field(default_factory=dict)
     splices: int = 0
     olt_ports: int = 0
@@ -361,6 +364,8 @@ def _network_items(q: Quantities, costs: CostBook) -> list[_Item]:
     items += [it(f"splitters 1:{r}", f"splitter_gbp.{r}", "equipment", count, "each")
               for r, count in sorted(q.splitters_by_ratio.items()) if count]  # fmt: skip
     items.append(it("distribution points", "dp_gbp", "equipment", q.dp_count, "each"))
+    items.append(it("in-building DPs (blocks of flats)", "dp_gbp", "equipment",
+                    q.block_dp_count, "each"))  # fmt: skip
     items.append(it("street cabinets", "cabinet_gbp", "equipment", q.cabinet_count, "each"))
     items.append(it("OLT PON ports", "olt_port_gbp", "equipment", q.olt_ports, "port"))
     items.append(it("headend (OLT site)", "headend_gbp", "equipment", n, "each"))
@@ -660,13 +665,18 @@ def network_quantities(
     dict
         Keyword arguments of :class:`Quantities`: ``premises_passed``,
         ``drops``, ``drop_cable_m``, ``lead_in_m``, ``in_building_units``,
-        ``splitters_by_ratio``, ``splices``, ``olt_ports``,
+        ``block_dp_count``, ``splitters_by_ratio``, ``splices``, ``olt_ports``,
         ``dug_m_by_road_class`` and ``streets_by_road_class``.
 
     Notes
     -----
     Major roads are the two-sided ones (their side trenches and crossings,
-    ``edge_side != "both"``). Splices: one per OLT port at the headend and,
+    ``edge_side != "both"``). The design gives each building one DP port; a
+    building of ``u`` > 1 units also gets an in-building DP with
+    ``ceil(u / secondary_split)`` splitters, and the OLT ports (with a
+    cabinet splitter each) rise to ``ceil(units / (primary_split x
+    secondary_split))`` when the design has fewer (the feeder fibres are not
+    re-sized). Splices: one per OLT port at the headend and,
     per splitter, its input and outputs times ``splitter_splices / 2``
     (drum joints are left out); the customer-end splice comes with each drop.
     """
@@ -690,12 +700,19 @@ def network_quantities(
     cable = np.full(n_b, np.inf)
     np.minimum.at(cable, building, design.premises_drop_cable_m)
     r = design.rules
+    blocks = b_units > 1
+    # a block of flats gets its own DP with splitters for every unit, and the OLT ports and
+    # cabinet splitters its units need beyond the one port the design gives its building
+    block_splitters = int(np.ceil(b_units[blocks] / r.secondary_split).sum())
+    ports = max(design.olt_ports, int(np.ceil(units.sum() / (r.primary_split * r.secondary_split))))
     splitters: dict[int, int] = {}
     for ratio, count in ((r.primary_split, design.cabinet_splitters.sum()),
-                         (r.secondary_split, design.dp_splitters.sum())):  # fmt: skip
+                         (r.primary_split, ports - design.olt_ports),
+                         (r.secondary_split, design.dp_splitters.sum()),
+                         (r.secondary_split, block_splitters)):  # fmt: skip
         if ratio > 1 and count:
             splitters[int(ratio)] = splitters.get(int(ratio), 0) + int(count)
-    splices = design.olt_ports + sum(
+    splices = ports + sum(
         (1 + ratio) * count * r.splitter_splices // 2 for ratio, count in splitters.items()
     )
     kind_dug = is_dug(tg.edge_kind[rows])
@@ -712,10 +729,11 @@ def network_quantities(
         "drops": n_b,
         "drop_cable_m": float(cable[np.isfinite(cable)].sum()),
         "lead_in_m": float(first[np.isfinite(first)].sum()),
-        "in_building_units": int(b_units[b_units > 1].sum()),
+        "in_building_units": int(b_units[blocks].sum()),
+        "block_dp_count": int(blocks.sum()),
         "splitters_by_ratio": splitters,
         "splices": int(splices),
-        "olt_ports": int(design.olt_ports),
+        "olt_ports": int(ports),
         "dug_m_by_road_class": {
             "major": float(length[kind_dug & major].sum()),
             "minor": float(length[kind_dug & ~major].sum()),

@@ -232,6 +232,8 @@ def test_three_uprns_in_one_building_share_one_drop_and_get_in_building_wiring(
     q = one.quantities
     assert q.drops == 1
     assert q.in_building_units == 3
+    assert q.block_dp_count == 1  # the block gets its own DP: one 1:8 splitter for 3 units
+    assert q.splitters_by_ratio[8] == one.design.dp_splitters.sum() + 1
     assert q.premises_passed == 3
     assert q.lead_in_m == pytest.approx(min(one.trench_graph.premises_drop_m[:3]))
     s = one.summary
