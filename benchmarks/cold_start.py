@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"venv + pip install: {wall + wall2:.1f} s")
         env["NUMBA_CACHE_DIR"] = str(work / "numba-cache")  # empty: nothing compiled yet
         demo = [python, "-m", "fibreplan.cli", "demo", "--method", args.method]
-        for label in ("cold (empty numba cache)", "warm (cached kernels)"):
-            wall, cpu = timed([*demo, "--out", str(work / "out")], env, work)
+        for i, label in enumerate(("cold (empty numba cache)", "warm (cached kernels)")):
+            wall, cpu = timed([*demo, "--out", str(work / f"out{i}")], env, work)
             print(
                 f"fibreplan demo --method {args.method}, {label}: "
                 f"{wall:.1f} s wall, {cpu:.1f} s CPU"
