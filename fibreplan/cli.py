@@ -87,6 +87,46 @@ class _LonLat(click.ParamType):
         return _parse_lonlat(str(value))
 
 
+class _Exchange(click.ParamType):
+    """One ``--exchange`` value: ``lon,lat`` in degrees or a point file (all its points)."""
+
+    name = "LON,LAT|FILE"
+
+    def convert(
+        self,
+        value: Any,
+        param: click.Parameter | None,  # noqa: ARG002 - click's signature
+        ctx: click.Context | None,  # noqa: ARG002 - click's signature
+    ) -> Any:
+        if isinstance(value, tuple | float | int):
+            return value  # a pair, or one number of a TOML pair (joined by _exchanges)
+        if isinstance(value, list) and len(value) == 2:
+            return float(value[0]), float(value[1])
+        if Path(str(value)).is_file():
+            return str(value)
+        return _parse_lonlat(str(value))
+
+
+def _exchanges(
+    ctx: click.Context,  # noqa: ARG001 - click's callback signature
+    param: click.Parameter,  # noqa: ARG001 - click's callback signature
+    values: tuple[Any, ...],
+) -> Any:
+    """Join ``--exchange`` values into what ``plan(headend=)`` takes: None, one, or several."""
+    if len(values) == 2 and all(isinstance(v, float | int) for v in values):
+        values = ((float(values[0]), float(values[1])),)  # exchange = [lon, lat] in a TOML file
+    if not values:
+        return None
+    files = [v for v in values if isinstance(v, str)]
+    if files and len(values) > 1:
+        msg = (
+            f"give one point file ('{files[0]}') or several lon,lat values, not both; "
+            "put every exchange in the file"
+        )
+        raise click.BadParameter(msg, param_hint="--exchange")
+    return values[0] if len(values) == 1 else list(values)
+
+
 def _load_config(
     ctx: click.Context,
     param: click.Parameter,  # noqa: ARG001 - click's callback signature
@@ -130,9 +170,13 @@ _PLAN_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--out", default=_DEFAULT_OUT, show_default=True, metavar="DIR",
                  help="output folder"),
     click.option("--overwrite", is_flag=True, help="replace existing output files"),
-    click.option("--exchange", type=_LonLat(), default=None,
-                 help="headend (OLT): lon,lat in degrees (write --exchange=-0.14,51.5) "
-                 "or a point file"),
+    click.option("--postgis", default=None, metavar="URL",
+                 help="also write the plan's layers to PostGIS (postgresql://user@host/db"
+                 "#schema; existing tables replaced only with --overwrite)"),
+    click.option("--exchange", type=_Exchange(), multiple=True, callback=_exchanges,
+                 help="headend (exchange / OLT site): lon,lat in degrees (write "
+                 "--exchange=-0.14,51.5); repeat it, or give a point file, for several: each "
+                 "premises is then planned from one of them (ids from a name/id column)"),
     click.option("--costs", type=click.Path(), metavar="TOML",
                  help="cost book (see `fibreplan cost-book`)"),
     click.option("--design", type=click.Path(), metavar="TOML",
@@ -229,6 +273,17 @@ class _Progress:
             self(name, time.perf_counter() - t0)
 
 
+def _headend_lines(headends: list[dict[str, Any]]) -> list[str]:
+    """One line per headend when there are several: premises served and trench."""
+    if len(headends) < 2:
+        return []
+    return [
+        f"    {h['id']:<12} {h['lon']:.5f}, {h['lat']:.5f}: {h['premises_connected']:,} "
+        f"premises, {h['trench_m'] / 1000:,.2f} km trench"
+        for h in headends
+    ]
+
+
 def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> list[str]:
     from fibreplan.scenarios import cost_lines
 
@@ -247,6 +302,7 @@ def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) ->
         f"  trench        {s['trench_m'] / 1000:,.2f} km   drops {s['drop_m'] / 1000:,.2f} km",
         *cost_lines(s),
         f"  headend       {head['lon']:.5f}, {head['lat']:.5f} ({head['how']})",
+        *_headend_lines(s.get("headends", [])),
         (f"  optimiser     {opt['method']}: tree £{opt['tree_cost_gbp']:,.0f},"
          f" gap to lower bound {opt['gap_pct']:.2f} %{proven}"),
         (f"  network       {s['dp_count']} DPs, {s['cabinet_count']} cabinets, "
@@ -303,6 +359,38 @@ def _rules(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
     return costs, trench_rules, rules
 
 
+def _input_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """Return the plan's input options: CSV columns and CRS, area of interest (checked)."""
+    if opts.get("aoi") and opts.get("bbox"):
+        msg = "give --aoi FILE or --bbox W,S,E,N, not both"
+        raise click.UsageError(msg)
+    _check_input_path(opts.get("aoi"), option="--aoi")
+    from fibreplan.postgis import is_postgis_url
+
+    if opts.get("postgis") and not is_postgis_url(opts["postgis"]):
+        msg = f"--postgis must be a postgresql://user@host/db#schema URL; got '{opts['postgis']}'"
+        raise click.UsageError(msg)
+    if opts.get("postgis"):
+        from fibreplan.layers import LAYER_NAMES
+        from fibreplan.postgis import check_postgis_writable
+
+        check_postgis_writable(opts["postgis"], LAYER_NAMES, overwrite=opts["overwrite"])
+    return {
+        "x_column": opts.get("x_col"),
+        "y_column": opts.get("y_col"),
+        "premises_crs": opts.get("crs"),
+        "aoi": opts.get("aoi") or opts.get("bbox"),
+    }
+
+
+def _write_postgis(result: Any, url: str, *, overwrite: bool) -> list[str]:
+    """Write the plan's layers to a PostGIS schema; return the tables written."""
+    from fibreplan.layers import plan_layers
+    from fibreplan.postgis import write_postgis
+
+    return write_postgis(plan_layers(result), url, overwrite=overwrite)
+
+
 def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     import fibreplan
     from fibreplan.addresses import with_buildings
@@ -331,10 +419,18 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
         time_limit=opts["time_limit"],
         id_column=opts.get("id_column"),
         progress=progress,
+        **_input_options(opts),
     )
     with progress.stage("save"):
         paths = result.save(out, overwrite=opts["overwrite"], basemap=not opts["no_basemap"])
+        tables = (
+            _write_postgis(result, opts["postgis"], overwrite=opts["overwrite"])
+            if opts.get("postgis")
+            else []
+        )
     click.echo("\n".join(_summary_lines(result.summary, paths, time.perf_counter() - t0)))
+    if tables:
+        click.echo(f"  postgis       {len(tables)} tables: {', '.join(tables)}")
     return 0
 
 
@@ -377,6 +473,7 @@ Examples:
   fibreplan demo --out demo-out
   fibreplan plan --streets area.osm --premises uprn.csv --exchange=-0.1406,51.5185 --out plan-out
   fibreplan validate area.osm uprn.csv
+  fibreplan fetch --place "Ketton, Rutland, UK" --out ketton
   fibreplan plan --config plan.toml
   fibreplan cost-book --out costs.toml
 
@@ -430,18 +527,69 @@ Examples:
 @click.option("--premises", required=True, metavar="FILE|URL",
               help="OSM XML or PBF (buildings), GeoPackage/GeoJSON points, CSV with "
               "lon/lat or easting/northing columns, or a PostGIS table")  # fmt: skip
-@click.option("--id-column", default=None, metavar="NAME",
-              help="premises column holding the ID (default: premises_id, uprn, id or "
-              "address_id, whichever is present)")  # fmt: skip
+@click.option("--id-column", "--id-col", "id_column", default=None, metavar="NAME",
+              help="premises column holding the ID (default: premises_id, uprn, id, "
+              "address_id or osm_id, whichever is present)")  # fmt: skip
 @click.option("--buildings", default=None, metavar="FILE",
               help="building footprints (OSM XML or polygons): address points in one "
               "footprint share a drop and get in-building wiring")  # fmt: skip
+@click.option("--x-col", default=None, metavar="NAME",
+              help="premises CSV column of x (easting or longitude), with --y-col")  # fmt: skip
+@click.option("--y-col", default=None, metavar="NAME",
+              help="premises CSV column of y (northing or latitude), with --x-col")  # fmt: skip
+@click.option("--crs", default=None, metavar="CRS",
+              help="CRS of the premises coordinates, e.g. EPSG:27700 or EPSG:4326: needed "
+              "for a CSV with x/y or other headers (never guessed)")  # fmt: skip
+@click.option("--aoi", default=None, metavar="FILE",
+              help="area of interest: a polygon file; streets are cut at its edge and "
+              "premises outside it left out")  # fmt: skip
+@click.option("--bbox", default=None, metavar="W,S,E,N",
+              help="area of interest as a box min_lon,min_lat,max_lon,max_lat in degrees "
+              "(write --bbox=-0.56,52.62,-0.54,52.64)")  # fmt: skip
 @_plan_options
 def plan_command(*, streets: str, premises: str, **opts: Any) -> int:
     """Plan from your own street and premises files (or PostGIS tables)."""
     _check_input_path(streets, option="--streets")
     _check_input_path(premises, option="--premises")
     return _run_plan(streets, premises, opts)
+
+
+_FETCH_EPILOG = """\b
+Examples:
+  fibreplan fetch --place "Ketton, Rutland, UK" --out ketton
+  fibreplan fetch --bbox=-0.565,52.62,-0.54,52.635 --out ketton
+  fibreplan plan --streets ketton/streets.graphml --premises ketton/premises.gpkg --out plan-out
+"""
+
+
+@cli.command("fetch", epilog=_FETCH_EPILOG)
+@click.option("--place", default=None, metavar="NAME",
+              help="a place name the OSM geocoder (Nominatim) knows")  # fmt: skip
+@click.option("--bbox", default=None, metavar="W,S,E,N",
+              help="a box min_lon,min_lat,max_lon,max_lat in degrees")  # fmt: skip
+@click.option("--out", default="fibreplan-data", show_default=True, metavar="DIR",
+              help="folder for streets.graphml and premises.gpkg")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="replace existing files")
+@click.option("-q", "--quiet", is_flag=True, help="print nothing but errors")
+@click.option("-v", "--verbose", count=True, help="log what each step does (-vv: debug)")
+def fetch_command(
+    *, place: str | None, bbox: str | None, out: str, overwrite: bool, quiet: bool, verbose: int
+) -> int:
+    """Download streets and buildings from OpenStreetMap (needs internet) for `plan`."""
+    from fibreplan.load import fetch_files
+
+    if (place is None) == (bbox is None):
+        msg = "give --place NAME or --bbox W,S,E,N (one of them)"
+        raise click.UsageError(msg)
+    _setup_logging(quiet=quiet, verbose=verbose)
+    query = place if place is not None else [v.strip() for v in str(bbox).split(",")]
+    paths = fetch_files(query, out, overwrite=overwrite)
+    if not quiet:
+        premises = paths.get("premises") or "YOUR-PREMISES-FILE"
+        command = f"fibreplan plan --streets {paths['streets']} --premises {premises}"
+        lines = [*(f"wrote {p}" for p in paths.values()), f"plan it with:\n  {command}"]
+        click.echo("\n".join(lines))
+    return 0
 
 
 _VALIDATE_EPILOG = """\b

@@ -47,6 +47,7 @@ from fibreplan._crs import WGS84
 from fibreplan._crs import choose_metric_crs
 from fibreplan._crs import to_crs
 from fibreplan._errors import CRSError
+from fibreplan._errors import FibreplanError
 from fibreplan._errors import InputValidationError
 from fibreplan._noding import node_lines
 from fibreplan._pbf import read_pbf
@@ -58,10 +59,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEMO_PLACE",
+    "FETCH_FILES",
     "CsvColumns",
     "clip_to_aoi",
     "demo_data",
     "demo_path",
+    "fetch_files",
     "fetch_osm",
     "load_aoi",
     "load_headends",
@@ -209,16 +212,50 @@ def load_osm(
     return gdf_streets, _premises_from(content, crs=gdf_streets.crs)
 
 
+def _download(query: str | Sequence[float]) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame]:
+    """Download the raw street graph and the buildings of a place or bbox with osmnx."""
+    import osmnx as ox
+    import requests
+
+    if isinstance(query, str) and query.count(",") == 3:
+        with contextlib.suppress(ValueError):  # else a place name with commas
+            query = [float(v) for v in query.split(",")]
+    if isinstance(query, str) and not query.strip():
+        msg = "fetch: give a place name (e.g. 'Ketton, Rutland, UK') or a bbox."
+        raise InputValidationError(msg)
+    if isinstance(query, str):
+        graph, features, where = ox.graph_from_place, ox.features_from_place, query
+    else:
+        box = _bbox_polygon(list(query), crs=WGS84)  # checks the order and ranges
+        graph, features, where = ox.graph_from_bbox, ox.features_from_bbox, box.bounds
+    no_data = ox._errors.InsufficientResponseError  # noqa: SLF001 - osmnx's "none found" error
+    try:
+        with _osmnx_way_tags():
+            G = graph(where, network_type="all", simplify=False, retain_all=True)
+    except (requests.RequestException, no_data, ValueError) as err:
+        msg = (
+            f"fetch: could not download the streets of {query!r} from OpenStreetMap ({err}); "
+            "fetch needs internet and a place the geocoder knows (or a bbox)."
+        )
+        raise FibreplanError(msg) from err
+    try:
+        buildings = features(where, tags={"building": True})
+    except no_data:
+        buildings = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    return G, buildings
+
+
 def fetch_osm(
     query: str | Sequence[float], *, crs: str | pyproj.CRS | None = None
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:  # pragma: no cover - needs the network
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Download streets and buildings from OpenStreetMap (needs internet).
 
     Parameters
     ----------
     query : str or sequence of float
         A place name for the Nominatim geocoder (``"Ketton, Rutland, UK"``)
-        or a bounding box ``(west, south, east, north)`` in degrees.
+        or a bounding box ``(west, south, east, north)`` in degrees (also as
+        the text ``"west,south,east,north"``).
     crs : str or pyproj.CRS, optional
         Projected CRS; default chosen from the location.
 
@@ -228,19 +265,70 @@ def fetch_osm(
         As :func:`load_osm` returns them. The conversion is the same code that
         reads local files (:func:`streets_from_graph`, :func:`premises_from_buildings`).
     """
-    import osmnx as ox
-
-    with _osmnx_way_tags():
-        if isinstance(query, str):
-            G = ox.graph_from_place(query, network_type="all", simplify=False, retain_all=True)
-            buildings = ox.features_from_place(query, tags={"building": True})
-        else:
-            west, south, east, north = (float(v) for v in query)
-            bbox = (west, south, east, north)
-            G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
-            buildings = ox.features_from_bbox(bbox, tags={"building": True})
+    G, buildings = _download(query)
     gdf_streets = streets_from_graph(G, crs=crs, simplify=True)
     return gdf_streets, premises_from_buildings(buildings, crs=gdf_streets.crs)
+
+
+#: Files written by :func:`fetch_files`, by key.
+FETCH_FILES = {"streets": "streets.graphml", "premises": "premises.gpkg"}
+
+
+def fetch_files(
+    query: str | Sequence[float], out_dir: str | Path, *, overwrite: bool = False
+) -> dict[str, Path]:
+    """Download streets and buildings from OpenStreetMap and save them for ``plan``.
+
+    Parameters
+    ----------
+    query : str or sequence of float
+        A place name or a bbox ``(west, south, east, north)`` in degrees (see
+        :func:`fetch_osm`).
+    out_dir : str or pathlib.Path
+        Folder to write into (created if needed).
+    overwrite : bool, default False
+        Whether existing files of these names may be replaced.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``streets``: the raw street graph as osmnx GraphML (``streets.graphml``,
+        read back by :func:`load_streets` exactly as the download would be);
+        ``premises``: one point per building as :func:`premises_from_buildings`
+        makes them (``premises.gpkg``), absent when the area has no buildings
+        (a warning says so; give your own premises, e.g. OS Open UPRN).
+
+    Raises
+    ------
+    InputValidationError
+        If a file exists and ``overwrite`` is false, the bbox is malformed, or
+        the area holds no trenchable street.
+    """
+    import osmnx as ox
+
+    out = Path(out_dir)
+    paths = {key: out / name for key, name in FETCH_FILES.items()}
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not overwrite:
+        msg = f"fetch: {existing[0]} exists; choose another folder or pass --overwrite."
+        raise InputValidationError(msg)
+    G, buildings = _download(query)
+    gdf_streets = streets_from_graph(G)  # checks there are streets before writing anything
+    premises = premises_from_buildings(buildings, crs=gdf_streets.crs)
+    out.mkdir(parents=True, exist_ok=True)
+    ox.save_graphml(G, paths["streets"])
+    written = {"streets": paths["streets"]}
+    if premises.empty:
+        logger.warning("fetch: no buildings in %s; give premises of your own to plan", query)
+        paths["premises"].unlink(missing_ok=True)
+    else:
+        premises.to_file(paths["premises"], layer="premises", engine="pyogrio")
+        written["premises"] = paths["premises"]
+    logger.info(
+        "fetch: %.1f km of streets, %d premises written to %s",
+        gdf_streets["length_m"].sum() / 1000, len(premises), out,
+    )  # fmt: skip
+    return written
 
 
 def streets_from_graph(
@@ -773,6 +861,9 @@ def _streets_from(content: _Content, *, crs: str | pyproj.CRS | None) -> gpd.Geo
     if not lines.any():
         msg = "streets holds no LineString geometry; give street centrelines."
         raise InputValidationError(msg)
+    if not lines.all():
+        kinds = gdf.geometry.geom_type[~lines].fillna("missing").value_counts().to_dict()
+        logger.warning("streets: %d features that are not lines left out %s", (~lines).sum(), kinds)
     if gdf.crs is None:
         msg = "streets has no CRS; set it (e.g. gdf.set_crs('EPSG:27700')) or save it with one."
         raise CRSError(msg)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from fibreplan._errors import InputValidationError
 
-__all__ = ["is_postgis_url", "read_postgis", "split_url", "write_postgis"]
+__all__ = ["check_postgis_writable", "is_postgis_url", "read_postgis", "split_url", "write_postgis"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,48 @@ def _nulls_for_sentinels(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         elif out[col].dtype == object and col != out.geometry.name:
             out[col] = out[col].astype("string")
     return out
+
+
+def check_postgis_writable(
+    url: str, names: list[str] | tuple[str, ...], *, overwrite: bool
+) -> None:
+    """Refuse, before any work, to write tables that exist (unless ``overwrite``) or a bad URL.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user@host:port/db#schema`` as :func:`write_postgis` takes it.
+    names : list or tuple of str
+        Tables about to be written, e.g. :data:`fibreplan.layers.LAYER_NAMES`.
+    overwrite : bool
+        Whether existing tables may be replaced.
+
+    Raises
+    ------
+    InputValidationError
+        If the database cannot be reached, or a table exists and ``overwrite``
+        is false.
+    """
+    import sqlalchemy
+
+    db_url, schema, table = split_url(url)
+    schema = schema or table or "public"
+    engine = _engine(db_url)
+    try:
+        with engine.connect() as conn:
+            existing = set(sqlalchemy.inspect(conn).get_table_names(schema=schema))
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        msg = f"could not reach PostGIS ({_where(db_url)}): {_reason(err)}"
+        raise InputValidationError(msg) from err
+    finally:
+        engine.dispose()
+    clash = sorted(existing & set(names))
+    if clash and not overwrite:
+        msg = (
+            f"refusing to overwrite PostGIS tables {clash} in schema {schema!r}; "
+            "choose another schema or pass overwrite=True (CLI: --overwrite)."
+        )
+        raise InputValidationError(msg)
 
 
 def write_postgis(

@@ -43,14 +43,15 @@ def test_csv_x_y_with_crs_reads_in_that_crs(tmp_path):
     csv2 = _write(tmp_path / "q.csv", "id,x,y\na,-0.1406,51.5185\n")
     ll = load_premises(csv2, source_crs="EPSG:4326", crs="EPSG:27700")
     x, y = shapely.get_coordinates(ll.geometry)[0]
-    assert 529_000 < x < 530_000 and 181_000 < y < 182_500
+    assert 529_000 < x < 530_000
+    assert 181_000 < y < 182_500
 
 
 def test_csv_other_headers_need_the_columns_named(tmp_path):
     csv = _write(tmp_path / "p.csv", f"ref,E,N\nr1,{E0},{N0}\n")
     with pytest.raises(InputValidationError, match=r"found \['ref', 'E', 'N'\].*--x-col/--y-col"):
         load_premises(csv)
-    with pytest.raises(InputValidationError, match="CRS of columns E/N is not known.*--crs"):
+    with pytest.raises(InputValidationError, match=r"CRS of columns E/N is not known.*--crs"):
         load_premises(csv, x_column="E", y_column="N")
     with pytest.raises(InputValidationError, match="give both --x-col and --y-col"):
         load_premises(csv, x_column="E")
@@ -70,7 +71,7 @@ def test_csv_bad_crs_and_columns_on_a_non_csv_are_refused(tmp_path):
     pts = gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.Point(E0, N0)], crs="EPSG:27700")
     path = tmp_path / "p.gpkg"
     pts.to_file(path)
-    with pytest.raises(InputValidationError, match="--x-col/--y-col .* is not one"):
+    with pytest.raises(InputValidationError, match=r"--x-col/--y-col .* is not one"):
         load_premises(path, x_column="x", y_column="y")
     with pytest.raises(InputValidationError, match="declares EPSG:27700 but --crs says"):
         load_premises(path, source_crs="EPSG:4326")
@@ -130,7 +131,7 @@ def test_only_garages_is_an_error(tmp_path):
     polys = gpd.GeoDataFrame(
         {"building": ["garage"]}, geometry=[shapely.box(E0, N0, E0 + 5, N0 + 5)], crs=27700
     )
-    with pytest.raises(InputValidationError, match="no polygon .* is a premises building"):
+    with pytest.raises(InputValidationError, match=r"no polygon .* is a premises building"):
         load_premises(polys)
 
 
@@ -154,7 +155,7 @@ def test_graphml_streets_equal_the_osm_file(tmp_path):
 
 def test_graphml_that_is_not_one_is_refused(tmp_path):
     bad = _write(tmp_path / "s.graphml", "<graphml><oops")
-    with pytest.raises(InputValidationError, match="could not read .* as an osmnx GraphML file"):
+    with pytest.raises(InputValidationError, match=r"could not read .* as an osmnx GraphML file"):
         load_streets(bad)
 
 
@@ -237,7 +238,7 @@ def test_plan_with_aoi_equals_plan_of_the_clipped_layers():
 def test_load_inputs_aoi_keeps_missing_geometries_for_the_report():
     streets, premises = _grid()
     premises.loc[len(premises)] = ["nowhere", None]
-    s, p = load_inputs(streets, premises, aoi=(-0.2, 51.4, -0.1, 51.6))
+    _, p = load_inputs(streets, premises, aoi=(-0.2, 51.4, -0.1, 51.6))
     assert "nowhere" in p["premises_id"].tolist()
 
 

@@ -186,3 +186,48 @@ def test_cli_plans_from_postgis_tables(postgis_url, tmp_path):
         summary["premises_connected"]
         == fibreplan.plan(streets, premises).summary["premises_connected"]
     )
+
+
+def test_cli_writes_the_plan_to_postgis(postgis_url, tmp_path, capsys):
+    from fibreplan.cli import main
+
+    out = tmp_path / "out"
+    args = ["demo", "--tiny", "--no-basemap", "--out", str(out), "--postgis"]
+    assert main([*args, postgis_url + "#plan_cli"]) == 0
+    assert "8 tables: plan_cli.premises" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    engine = sqlalchemy.create_engine(postgis_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            counts = {
+                name: conn.execute(
+                    sqlalchemy.text(f"SELECT count(*) FROM plan_cli.{name}")
+                ).scalar_one()
+                for name in LAYER_NAMES
+            }
+            connected = conn.execute(
+                sqlalchemy.text("SELECT count(*) FROM plan_cli.premises WHERE status = 'connected'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert counts["premises"] == summary["premises_total"]
+    assert connected == summary["premises_connected"]
+    assert counts["headend"] == 1
+    assert counts["dps"] == summary["dp_count"]
+    assert main([*args, postgis_url + "#plan_cli", "--overwrite"]) == 0
+    # without --overwrite: refused before planning (exit 2), nothing written
+    capsys.readouterr()
+    assert main(["demo", "--tiny", "--no-basemap", "--out", str(tmp_path / "o2"), "--postgis",
+                 postgis_url + "#plan_cli"]) == 2  # fmt: skip
+    captured = capsys.readouterr()
+    assert "refusing to overwrite PostGIS tables" in captured.err
+    assert "plan done" not in captured.out
+    assert not (tmp_path / "o2").exists()
+
+
+def test_cli_refuses_a_postgis_option_that_is_not_a_url(tmp_path, capsys):
+    from fibreplan.cli import main
+
+    args = ["demo", "--tiny", "--out", str(tmp_path), "--postgis", "plan.gpkg"]
+    assert main(args) == 2
+    assert "--postgis must be a postgresql://" in capsys.readouterr().err
