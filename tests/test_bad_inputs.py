@@ -80,6 +80,8 @@ def test_bad_input(case, tmp_path, monkeypatch, capsys):
     text = captured.err if fails else captured.out
     assert code == case["exit"], f"{case['id']}: exit {code}\n{captured.err}\n{captured.out}"
     assert re.search(case["message"], " ".join(text.split())), f"{case['id']}: {text!r}"
+    if "log" in case:
+        assert re.search(case["log"], captured.err), captured.err
     assert _hashes() == before, "an input file changed"
     if fails:
         assert len([line for line in captured.err.splitlines() if line.strip()]) == 1
