@@ -59,13 +59,13 @@ from fibreplan.load import load_inputs
 from fibreplan.optimise import SteinerResult
 from fibreplan.optimise import steiner_tree_csr
 from fibreplan.quality import check_headend
+from fibreplan.quality import check_input_sizes
 from fibreplan.quality import plan_quality
 from fibreplan.quality import plan_warnings
 from fibreplan.quality import refuse_unplannable
 from fibreplan.summary import plan_summary
 from fibreplan.trench import TrenchGraph
 from fibreplan.trench import build_trench_graph
-from fibreplan.quality import check_input_sizes
 
 __all__ = ["Plan", "plan", "plan_quantities", "road_crossings"]
 
@@ -412,6 +412,7 @@ def _load(
 
     ``options`` go to :func:`fibreplan.load.load_inputs` (CSV columns, ``aoi``).
     """
+    check_input_sizes(streets, premises)
     inputs = [
         {"name": Path(src).name, "sha256": _sha256(Path(src))}
         for src in (streets, premises)
@@ -426,7 +427,6 @@ def _load(
     if gdf_premises.empty:
         msg = "premises is empty: give at least one premises point."
         raise InputValidationError(msg)
-    check_input_sizes(streets, premises)
     return gdf_streets, gdf_premises, inputs
 
 
