@@ -230,7 +230,7 @@ def test_time_limit_is_opt_in_and_reported(tmp_path, streets, premises, headend)
     on_disk = json.loads(capped.save(tmp_path)["summary"].read_text())
     assert on_disk["optimiser"]["time_limit_s"] == 5.0
     # summary.json adds the output stages' seconds to the plan's own
-    assert set(on_disk["seconds"]) == {*capped.seconds, "layers", "gpkg", "map", "bid"}
+    assert set(on_disk["seconds"]) == {*capped.seconds, "layers", "gpkg", "map", "figure", "bid"}
 
 
 def test_save_without_basemap_has_no_tiles(tmp_path, streets, premises, headend):
@@ -275,4 +275,4 @@ def test_same_inputs_give_the_same_summary(tmp_path):
     sb = json.loads(b.save(tmp_path / "b")["summary"].read_text())
     assert without_seconds(sa) == without_seconds(sb)
     assert set(sa["seconds"]) == {"load", "trench", "optimise", "design", "cost", "layers",
-                                  "gpkg", "map"}  # fmt: skip
+                                  "gpkg", "map", "figure", "bid"}  # fmt: skip
