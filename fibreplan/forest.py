@@ -263,8 +263,8 @@ def _join(
             target = "dp" if f.name == "premises_dp" else "cabinet"
             values = [v + offset[target][j] for j, v in enumerate(values)]
         if f.name == "chamber_edge":
-            values = [np.where(v >= 0, e[np.maximum(v, 0)], -1) for (_, e, _, _), v in
-                      zip(parts, values, strict=True)]  # fmt: skip
+            values = [np.where(v >= 0, e[np.maximum(v, 0)], -1) if e.size else np.full_like(v, -1)
+                      for (_, e, _, _), v in zip(parts, values, strict=True)]  # fmt: skip
         if kind in {"edge", "premises"}:
             size = k if kind == "edge" else p
             out = np.zeros((size, *values[0].shape[1:]), dtype=values[0].dtype)

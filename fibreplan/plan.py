@@ -32,6 +32,7 @@ from fibreplan._errors import CRSError
 from fibreplan._errors import InputValidationError
 from fibreplan._kinds import EdgeKind
 from fibreplan._kinds import is_dug
+from fibreplan._sites import with_proposed_sites
 from fibreplan.config import SURFACES
 from fibreplan.config import CostBook
 from fibreplan.config import DesignRules
@@ -63,6 +64,12 @@ from fibreplan.quality import check_input_sizes
 from fibreplan.quality import plan_quality
 from fibreplan.quality import plan_warnings
 from fibreplan.quality import refuse_unplannable
+from fibreplan.subsidy import REASON_NOT_ELIGIBLE
+from fibreplan.subsidy import BidOptions
+from fibreplan.subsidy import BidResult
+from fibreplan.subsidy import apply_bid
+from fibreplan.subsidy import bid_facts
+from fibreplan.subsidy import required_premises
 from fibreplan.summary import plan_summary
 from fibreplan.trench import TrenchGraph
 from fibreplan.trench import build_trench_graph
@@ -116,6 +123,9 @@ class Plan:
     headends : HeadendAssignment or None
         The headends' ids and nodes and which one serves each trench, premises,
         DP, cabinet and chamber (several headends: a Steiner forest).
+    bid : BidResult or None
+        Subsidy status, vouchers, subsidy gap, frontier and phases, when a bid
+        was asked (:func:`fibreplan.subsidy.apply_bid`).
     """
 
     streets: gpd.GeoDataFrame
@@ -133,6 +143,7 @@ class Plan:
     trench_rules: TrenchRules = dataclasses.field(default_factory=TrenchRules)
     time_limit_s: float | None = None
     headends: HeadendAssignment | None = None
+    bid: BidResult | None = None
 
     @functools.cached_property
     def premises(self) -> gpd.GeoDataFrame:
@@ -513,6 +524,54 @@ def _design(
     )  # fmt: skip
 
 
+def _required_only(tg: TrenchGraph, required: npt.NDArray[np.bool_] | None) -> TrenchGraph:
+    """Keep only the required premises as terminals of the trench graph (None: all)."""
+    if required is None:
+        return tg
+    return dataclasses.replace(tg, premises_node=np.where(required, tg.premises_node, -1))
+
+
+def _passed_only(tg: TrenchGraph, rows: npt.NDArray[np.int64]) -> TrenchGraph:
+    """Keep as reached only the premises the route passes (others: not eligible)."""
+    on_tree = np.zeros(tg.n_nodes, dtype=bool)
+    on_tree[tg.edge_u[rows]] = on_tree[tg.edge_v[rows]] = True
+    on_tree[tg.headends] = True
+    node = tg.premises_node
+    passed = (node >= 0) & on_tree[np.maximum(node, 0)]
+    reason = np.where((node >= 0) & ~passed, REASON_NOT_ELIGIBLE, tg.premises_reason)
+    return dataclasses.replace(
+        tg, premises_node=np.where(passed, node, -1), premises_reason=reason.astype(str)
+    )
+
+
+def _replan(
+    p: Plan,
+    premises_node: npt.NDArray[np.int64],
+    premises_reason: npt.NDArray[np.str_],
+    rows: npt.NDArray[np.int64],
+) -> Plan:
+    """Re-design and re-cost a plan on part of its tree (a budget plan, one headend)."""
+    if p.trench_graph.headends.size > 1:
+        msg = "--budget plans from one headend only; give one --exchange (or none)."
+        raise InputValidationError(msg)
+    tg = dataclasses.replace(
+        p.trench_graph, premises_node=premises_node, premises_reason=premises_reason
+    )
+    tree = dataclasses.replace(
+        p.tree, edges=np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]),
+        cost=float(tg.edge_cost_gbp[rows].sum()), lower_bound=0.0, optimal=False,
+    )  # fmt: skip
+    ids = p.headends.ids[:1] if p.headends is not None else ("H1",)
+    design, assignment = _design(
+        tg, rows, None, ids, rules=p.rules, max_drop_m=p.trench_rules.max_drop_m
+    )
+    quantities = plan_quantities(tg, rows, design, premises=p.premises_input, streets=p.streets)
+    return dataclasses.replace(
+        p, trench_graph=tg, tree=tree, tree_edge_rows=rows, design=design,
+        quantities=quantities, costing=cost_plan(quantities, costs=p.costs), headends=assignment,
+    )  # fmt: skip
+
+
 def plan(
     streets: gpd.GeoDataFrame | str | Path | nx.MultiDiGraph,
     premises: gpd.GeoDataFrame | str | Path,
@@ -530,6 +589,8 @@ def plan(
     y_column: str | None = None,
     premises_crs: str | None = None,
     aoi: object = None,
+    propose_sites: bool = True,
+    bid: BidOptions | None = None,
     progress: Progress | None = None,
 ) -> Plan:
     """Plan a fibre network: which streets to trench, drops, cost per premises passed.
@@ -583,6 +644,17 @@ def plan(
         Area of interest: a bbox ``(min_lon, min_lat, max_lon, max_lat)`` in
         degrees, a polygon file or GeoDataFrame; streets are cut at its
         boundary and premises outside it left out (:func:`fibreplan.load.load_aoi`).
+    propose_sites : bool, default True
+        Without a given headend, when the one chosen automatically cannot keep
+        every premises within the PON reach of the optical budget, propose
+        OLT sites on the routed tree and cut it into one tree per site
+        (:func:`fibreplan._sites.with_proposed_sites`); ``summary["headend"]["how"]``
+        says so and ``summary["headends"]`` lists them.
+    bid : BidOptions, optional
+        A bid (:class:`fibreplan.subsidy.BidOptions`): subsidy statuses joined
+        by UPRN, routing to eligible premises only, public anchors first, a
+        budget, build phases and the funding rules; ``plan.bid`` then holds
+        vouchers, subsidy gap, the frontier and the phases.
     progress : callable, optional
         Called as ``progress(stage, None)`` when a stage (``load``, ``trench``,
         ``optimise``, ``design``, ``cost``) starts and ``progress(stage, seconds)``
@@ -643,11 +715,21 @@ def plan(
             existing=gdf_existing,
         )
     refuse_unplannable(gdf_streets, gdf_premises, tg, source=premises)
+    facts = None if bid is None else bid_facts(bid, gdf_premises)
+    required = None if bid is None or facts is None else required_premises(bid, facts, gdf_premises)
 
     with _stage("optimise", seconds, progress):
         tree, rows, forest = _route(
-            tg, headend_ids, method=method, seed=seed, time_limit=time_limit
-        )
+            _required_only(tg, required), headend_ids,
+            method=method, seed=seed, time_limit=time_limit,
+        )  # fmt: skip
+        if required is not None:
+            tg = _passed_only(tg, rows)
+        if headend is None and propose_sites:
+            tg, tree, forest, headend_ids = with_proposed_sites(
+                tg, tree, rules=rules, max_drop_m=trench_rules.max_drop_m
+            )
+            rows = tg.edge_index(tree.edges) if tree.edges.size else rows
 
     with _stage("design", seconds, progress):
         design, assignment = _design(
@@ -674,6 +756,8 @@ def plan(
         time_limit_s=time_limit,
         headends=assignment,
     )
+    if bid is not None and facts is not None:
+        result = apply_bid(result, bid, facts, replan=_replan)
     s = result.summary  # computed once, here, and kept on the record
     logger.info(
         "plan: %d/%d premises connected, %.2f km trench, GBP %.0f per premises passed",
