@@ -413,8 +413,9 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
         costs=costs,
         trench_rules=trench_rules,
         rules=rules,
-        existing=scenario_existing(streets, opts["existing"], assume_pia=opts["assume_pia"],
-                                   trench_rules=trench_rules),
+        existing=scenario_existing(
+            streets, opts["existing"], assume_pia=opts["assume_pia"], trench_rules=trench_rules
+        ),
         method=opts["method"],
         time_limit=opts["time_limit"],
         id_column=opts.get("id_column"),
