@@ -489,10 +489,10 @@ def quality_text(report: dict[str, Any]) -> str:
 
 
 def validate(
-    streets: object,
-    premises: object,
+    streets: str | Path | gpd.GeoDataFrame,
+    premises: str | Path | gpd.GeoDataFrame,
     *,
-    headend: object = None,
+    headend: tuple[float, float] | None = None,
     trench_rules: TrenchRules | None = None,
     id_column: str | None = None,
 ) -> tuple[dict[str, Any], str]:
@@ -527,8 +527,8 @@ def validate(
 
     rules = trench_rules or TrenchRules()
     check_input_sizes(streets, premises)
-    gdf_streets, gdf_premises = load_inputs(streets, premises, id_column=id_column)  # type: ignore[arg-type]
+    gdf_streets, gdf_premises = load_inputs(streets, premises, id_column=id_column)
     check_headend(headend, gdf_streets, max_drop_m=rules.max_drop_m)
-    tg = build_trench_graph(gdf_streets, gdf_premises, rules=rules, headend=headend)  # type: ignore[arg-type]
+    tg = build_trench_graph(gdf_streets, gdf_premises, rules=rules, headend=headend)
     report = input_quality(gdf_streets, gdf_premises, tg, sources=(streets, premises))
     return report, quality_text(report)
