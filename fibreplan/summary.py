@@ -117,7 +117,8 @@ def _network_figures(plan: Plan) -> dict[str, Any]:
         "dp_count": int(d.dp_node.size),
         "cabinet_count": int(d.cabinet_node.size),
         "chamber_count": int(d.chamber_kind.size),
-        "olt_ports": d.olt_ports,
+        # the design's ports, or more when blocks of flats need them (the BoQ's quantity)
+        "olt_ports": max(d.olt_ports, plan.quantities.olt_ports),
         "cable_m_by_size": {str(k): round(v, 2) for k, v in cables.items()},
         "max_loss_db": None if max_loss is None else round(max_loss, 3),
         "loss_violations": int(d.violations.size),
