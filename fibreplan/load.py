@@ -477,6 +477,13 @@ def premises_from_buildings(
     n_dropped = int((~keep).sum())
     if n_dropped:
         logger.info("premises: %d buildings are not premises (sheds, garages, ...)", n_dropped)
+    dropped = {  # reported in quality.json
+        "reason": "not premises: building=" + "/".join(sorted(set(kind[~keep].dropna()))),
+        "count": n_dropped,
+        "premises_ids": (b["element"].astype(str) + "/" + b["id"].astype(str))[~keep].tolist()
+        if "element" in b
+        else [],
+    }
     b, kind = b.loc[keep].reset_index(drop=True), kind[keep].reset_index(drop=True)
 
     def tag(name: str) -> pd.Series:
@@ -520,6 +527,8 @@ def premises_from_buildings(
         crs=geom.crs,
     )
     logger.info("premises: %d from buildings (%s)", len(out), out["class"].value_counts().to_dict())
+    if n_dropped:
+        out.attrs["dropped"] = [dropped]
     return out
 
 

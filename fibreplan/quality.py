@@ -372,10 +372,16 @@ def input_quality(
         "premises": {
             "total": len(premises),
             "reachable": int((tg.premises_node >= 0).sum()),
-            # the loaders drop and merge nothing: empty or invalid geometries stay,
+            # the loaders drop only OSM buildings that are not premises (sheds, garages:
+            # recorded by the loader) and merge nothing: empty or invalid geometries stay,
             # reported unreachable ('invalid_geometry'); duplicate IDs are an error
-            "dropped": [],
+            "dropped": list(premises.attrs.get("dropped", [])),
             "merged": [],
+            "units_source": {
+                str(k): int(v) for k, v in premises["units_source"].value_counts().items()
+            }
+            if "units_source" in premises
+            else {},
             "unreachable": _unreachable(premises, tg),
         },
         "streets": {
@@ -467,7 +473,10 @@ def quality_text(report: dict[str, Any]) -> str:
     p, s, c = report["premises"], report["streets"], report["crs"]
     comp = s["components"]
     lines = [
-        f"premises      {p['total']:,} ({p['reachable']:,} reachable; none dropped or merged)",
+        (f"premises      {p['total']:,} ({p['reachable']:,} reachable; "
+         f"{sum(d['count'] for d in p['dropped']):,} left out, none merged)"),
+        *(f"  left out    {d['count']:,} {d['reason']}" for d in p["dropped"]),
+        *(f"  units       {v:,} {k}" for k, v in p["units_source"].items()),
         *(
             f"  unreachable {v['count']:,} {k}: {_ids(np.array(v['premises_ids']))} ({v['fix']})"
             for k, v in p["unreachable"].items()
