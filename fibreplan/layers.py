@@ -100,6 +100,14 @@ def premises_layer(plan: Plan) -> gpd.GeoDataFrame:
     fixes[reached[design.violations]] = list(design.violation_fixes)
     out["loss_fix"] = fixes
     out["headend_id"] = _headend_id(plan, "premises")
+    if plan.bid is not None:
+        b = plan.bid
+        out["subsidy_status"] = b.facts.status
+        out["eligible"] = b.eligible
+        out["voucher_eligible"] = b.voucher_eligible
+        out["voucher_gbp"] = b.voucher_gbp
+        out["subsidy_gap_gbp"] = b.gap_gbp
+        out["phase"] = _nullable_ids(np.where(b.premises_phase > 0, b.premises_phase, -1))
     return out
 
 
@@ -125,6 +133,7 @@ def _trenches(plan: Plan) -> gpd.GeoDataFrame:
             "street_name": plan.streets["name"].to_numpy()[street],
             "highway": plan.streets["highway"].to_numpy()[street],
             "headend_id": _headend_id(plan, "edge"),
+            **({} if plan.bid is None else {"phase": plan.bid.edge_phase}),
         },
         geometry=tg.edge_geometry[rows],
         crs=tg.crs,

@@ -6,9 +6,10 @@ Spend follows one model throughout: the route cost of the trenches built plus
 a cost per premises passed (the plan's other build items, averaged; see
 :func:`fibreplan.plan`), so the whole tree costs the plan's build cost.
 
-- :func:`frontier` orders the build greedily: each step adds the path from
-  what is built to the node with the lowest marginal cost per (target)
-  premises passed, trenches already dug counting as sunk. The steps are
+- :func:`frontier` orders the build greedily: each step adds the sub-tree
+  hanging from what is built with the lowest marginal cost per (target)
+  premises passed (found exactly by Dinkelbach's method), trenches already
+  dug counting as sunk. The steps are
   nested (dig once), so the frontier is monotone in both spend and premises,
   and deterministic (ties go to the larger gain, then the earlier node).
 - :func:`best_within_budget` is exact on the tree: a tree-knapsack dynamic
@@ -21,6 +22,8 @@ a cost per premises passed (the plan's other build items, averaged; see
 
 References
 ----------
+W. Dinkelbach, "On nonlinear fractional programming", Management Science
+13(7), 492-498 (1967), doi:10.1287/mnsc.13.7.492.
 D. S. Johnson and K. A. Niemi, "On knapsacks, partitions, and a new dynamic
 programming technique for trees", Mathematics of Operations Research 8(1),
 1-14 (1983), doi:10.1287/moor.8.1.1.
@@ -34,11 +37,20 @@ import logging
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from numba import njit
 from scipy.sparse import csgraph
 
 from fibreplan._errors import InputValidationError
 
-__all__ = ["Frontier", "RootedTree", "best_within_budget", "frontier", "phases"]
+__all__ = [
+    "BudgetTable",
+    "Frontier",
+    "RootedTree",
+    "best_within_budget",
+    "budget_table",
+    "frontier",
+    "phases",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -191,60 +203,124 @@ class Frontier:
         return i, float(self.spend_gbp[i]), int(self.passed[i])
 
 
-def _greedy_pass(
-    tree: RootedTree,
+@njit(cache=True)
+def _best_subtree(  # noqa: PLR0917 - a numba kernel takes positional arrays
+    order: npt.NDArray[np.int64],
+    parent: npt.NDArray[np.int64],
+    cost: npt.NDArray[np.float64],
     weight: npt.NDArray[np.float64],
     built: npt.NDArray[np.bool_],
-    pre: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
-) -> list[npt.NDArray[np.int64]]:
-    """Add best-ratio paths until no unbuilt node carries ``weight``; returns each path's nodes.
+    best: npt.NDArray[np.bool_],
+) -> bool:
+    """Mark in ``best`` the unbuilt sub-tree, hanging from the built part, of least cost per weight.
 
-    ``pre`` is (preorder, position of each node in it, subtree size). The
-    deepest built ancestor of every node is kept in preorder positions and
-    updated by slices when a path is built.
+    Dinkelbach's method: for a ratio ``r``, every node's best hanging
+    sub-tree value is ``f(v) = w(v) - c(v) / r + sum of positive f(children)``
+    (one sweep, leaves first); the best one hanging from a built node is
+    taken (a second sweep, root first) and ``r`` set to its ratio, until it
+    stops falling. Returns False when no unbuilt weight is left.
     """
-    preorder, tin, size = pre
-    dist = tree.cumulative(tree.step_cost_gbp)
-    gain_sum = tree.cumulative(weight)
-    anc = np.full(preorder.size, tree.order[0], dtype=np.int64)  # by preorder position
-    for v in preorder[built[preorder]]:  # top-down: deeper built nodes override
-        anc[tin[v] : tin[v] + size[v]] = v
-    paths = []
-    while True:
-        a = anc
-        gain = gain_sum[preorder] - gain_sum[a]
-        cand = (gain > 0) & ~built[preorder]
-        if not cand.any():
-            return paths
-        cost = dist[preorder] - dist[a]
-        ratio = np.where(cand, cost / np.where(cand, gain, 1.0), np.inf)
-        best = np.lexsort((np.arange(preorder.size), -gain, ratio))[0]
-        path = []
-        v = int(preorder[best])
-        while not built[v]:
-            path.append(v)
-            v = int(tree.parent[v])
-        path.reverse()
-        for x in path:
-            built[x] = True
-            anc[tin[x] : tin[x] + size[x]] = x
-        paths.append(np.asarray(path, dtype=np.int64))
+    n = order.size
+    f = np.zeros(cost.size)
+    acc = np.zeros(cost.size)
+    cand = np.zeros(cost.size, dtype=np.bool_)
+    r = np.inf
+    found = False
+    for _ in range(64):
+        acc[:] = 0.0
+        for i in range(n - 1, 0, -1):
+            v = order[i]
+            if built[v]:
+                continue
+            f[v] = weight[v] + acc[v] - (0.0 if r == np.inf else cost[v] / r)
+            p = parent[v]
+            if f[v] > 0 and not built[p]:
+                acc[p] += f[v]
+        top, top_f = -1, 1e-12
+        for i in range(1, n):
+            v = order[i]
+            if not built[v] and built[parent[v]] and f[v] > top_f:
+                top, top_f = v, f[v]
+        if top < 0:
+            return found
+        c, g = 0.0, 0.0
+        cand[:] = False
+        for i in range(1, n):
+            v = order[i]
+            if not built[v] and (v == top or (cand[parent[v]] and f[v] > 0)):
+                cand[v] = True
+                c += cost[v]
+                g += weight[v]
+        ratio = c / g
+        if found and ratio >= r * (1 - 1e-12):
+            return True
+        best[:] = cand
+        found = True
+        r = ratio
+        if r == 0:
+            return True
+    return found
 
 
-def _preorder(tree: RootedTree, n: int) -> tuple[npt.NDArray[np.int64], ...]:
-    """Preorder of the tree's nodes, each node's position in it and its subtree size."""
-    k = tree.order.size
-    children = sp.csr_array(
-        (np.ones(k - 1), (tree.parent[tree.order[1:]], tree.order[1:])), shape=(n, n)
-    )
-    preorder = csgraph.depth_first_order(children, int(tree.order[0]), directed=True)[0]
-    size = np.zeros(n, dtype=np.int64)
-    size[tree.order] = 1
-    for v in tree.order[:0:-1]:
-        size[tree.parent[v]] += size[v]
-    tin = np.full(n, -1, dtype=np.int64)
-    tin[preorder] = np.arange(preorder.size)
-    return preorder.astype(np.int64), tin, size
+@njit(cache=True)
+def _best_path(  # noqa: PLR0917 - a numba kernel takes positional arrays
+    order: npt.NDArray[np.int64],
+    parent: npt.NDArray[np.int64],
+    cost: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    built: npt.NDArray[np.bool_],
+    best: npt.NDArray[np.bool_],
+) -> bool:
+    """Mark in ``best`` the unbuilt path, from the built part, of least cost per weight.
+
+    One sweep root first gives each unbuilt node the cost and weight of its
+    path from the nearest built ancestor; ties go to the larger weight, then
+    the earlier node. Returns False when no unbuilt weight is left.
+    """
+    c = np.zeros(cost.size)
+    g = np.zeros(cost.size)
+    top, top_r, top_g = -1, np.inf, 0.0
+    for i in range(1, order.size):
+        v = order[i]
+        if built[v]:
+            continue
+        p = parent[v]
+        c[v] = cost[v] + (0.0 if built[p] else c[p])
+        g[v] = weight[v] + (0.0 if built[p] else g[p])
+        if g[v] > 0:
+            r = c[v] / g[v]
+            if r < top_r or (r == top_r and g[v] > top_g):
+                top, top_r, top_g = v, r, g[v]
+    if top < 0:
+        return False
+    v = top
+    while not built[v]:
+        best[v] = True
+        v = parent[v]
+    return True
+
+
+def _greedy_pass(
+    tree: RootedTree, weight: npt.NDArray[np.float64], built: npt.NDArray[np.bool_]
+) -> list[npt.NDArray[np.int64]]:
+    """Add least-cost-per-weight sub-trees, each path by path, until no weight is left unbuilt.
+
+    The sub-tree of least cost per weight sets the direction; it is built as
+    a sequence of least-cost-per-weight paths within it, so the frontier
+    rises in small steps (a budget between two steps loses less).
+    """
+    steps = []
+    best = np.zeros(built.size, dtype=np.bool_)
+    path = np.zeros(built.size, dtype=np.bool_)
+    while _best_subtree(tree.order, tree.parent, tree.step_cost_gbp, weight, built, best):
+        inside = np.where(best, weight, 0.0)
+        while _best_path(tree.order, tree.parent, tree.step_cost_gbp, inside, built, path):
+            nodes = tree.order[path[tree.order]]
+            built[nodes] = True
+            steps.append(nodes)
+            path[:] = False
+        best[:] = False
+    return steps
 
 
 def frontier(
@@ -272,19 +348,19 @@ def frontier(
     Returns
     -------
     Frontier
-        One step per path added: anchors first (if any), then the target
+        One step per sub-tree added: anchors first (if any), then the target
         premises, then the other premises, then any tree edge left (a step
         passing nothing new). Every tree edge is built in exactly one step.
 
     Notes
     -----
-    Each step scans every node: O(n) per step, O(n s) in all for s steps,
-    plus the slices that move the built frontier (O(n depth) at worst). The
-    greedy is not optimal (see :func:`best_within_budget` for the exact
-    value at a budget).
+    Each step finds the sub-tree hanging from what is built with the least
+    cost per target premises (a maximum-density rooted sub-tree, exact by
+    Dinkelbach's parametric method, each round two O(n) sweeps of a compiled
+    kernel): O(n s) per round in all for s steps. The greedy is not optimal
+    (see :func:`best_within_budget` for the exact value at a budget).
     """
     n = target.size
-    pre = _preorder(tree, n)
     built = np.zeros(n, dtype=bool)
     built[tree.order[0]] = True
     passes = [np.asarray(target, dtype=float), np.asarray(premises, dtype=float)]
@@ -292,7 +368,7 @@ def frontier(
         passes.insert(0, np.asarray(anchors, dtype=float))
     paths = [np.asarray([tree.order[0]], dtype=np.int64)]
     for w in passes:
-        paths += _greedy_pass(tree, w, built, pre)
+        paths += _greedy_pass(tree, w, built)
     rest = tree.order[~built[tree.order]]
     if rest.size:
         paths.append(rest)
@@ -342,6 +418,113 @@ def _merge(
     return out, pick
 
 
+@dataclasses.dataclass(frozen=True)
+class BudgetTable:
+    """The exact least spend for each number of target premises passed on a tree.
+
+    Built by :func:`budget_table`; :meth:`best` gives the plan within a
+    budget, :meth:`premises_within` how many target premises the best plan
+    within each of several budgets passes.
+
+    Attributes
+    ----------
+    spend_gbp : numpy.ndarray of float64, shape (P + 1,)
+        ``spend_gbp[k]``: least spend of a sub-tree holding the root that
+        passes exactly ``k`` target premises, GBP (inf if none does).
+    """
+
+    spend_gbp: npt.NDArray[np.float64]
+    _picks: dict[int, list[tuple[int, npt.NDArray[np.int64]]]]
+    _root: int
+    _target: npt.NDArray[np.int64]
+
+    def premises_within(self, budgets_gbp: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Return the most target premises passed within each budget (-1 if none fits).
+
+        Parameters
+        ----------
+        budgets_gbp : array_like of float
+            Budgets, GBP.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+        """
+        least = np.minimum.accumulate(self.spend_gbp[::-1])[::-1]  # least spend for >= k
+        b = np.asarray(budgets_gbp, dtype=float)
+        return np.searchsorted(least, b + _TOL_GBP, side="right").astype(np.int64) - 1
+
+    def best(self, budget_gbp: float) -> tuple[npt.NDArray[np.bool_], float, int]:
+        """Return the sub-tree passing the most target premises within ``budget_gbp``.
+
+        Parameters
+        ----------
+        budget_gbp : float
+            Budget, GBP.
+
+        Returns
+        -------
+        chosen : numpy.ndarray of bool, shape (n,)
+            Nodes built (the root always; all False if the root alone is over budget).
+        spend_gbp : float
+            Its spend, GBP (the least spend for that many target premises).
+        passed : int
+            Target premises it passes (the most possible within the budget).
+        """
+        ok = np.flatnonzero(self.spend_gbp <= budget_gbp + _TOL_GBP)
+        chosen = np.zeros(self._target.size, dtype=bool)
+        if ok.size == 0:
+            return chosen, 0.0, 0
+        k = int(ok[-1])
+        stack = [(self._root, k)]
+        while stack:
+            v, k_v = stack.pop()
+            chosen[v] = True
+            for child, pick in reversed(self._picks[v]):
+                j = int(pick[k_v])
+                if j >= 0:
+                    stack.append((child, j))
+                    k_v -= j
+        return chosen, float(self.spend_gbp[k]), int(self._target[chosen].sum())
+
+
+def budget_table(tree: RootedTree, target: npt.NDArray[np.int64]) -> BudgetTable:
+    """Tabulate the least spend for each number of target premises passed (exact, on the tree).
+
+    Parameters
+    ----------
+    tree : RootedTree
+        The plan's tree with each node's step cost.
+    target : numpy.ndarray of int64, shape (n,)
+        Target premises at each node.
+
+    Returns
+    -------
+    BudgetTable
+
+    Notes
+    -----
+    Exact over the sub-trees of the given tree holding its root (Johnson &
+    Niemi 1983): a table per node of the least spend for each number of
+    target premises below it, merged child by child (min-plus,
+    small-to-large), kept for following back from the root. O(P^2) for P
+    target premises in all.
+    """
+    dp: dict[int, npt.NDArray[np.float64]] = {}
+    picks: dict[int, list[tuple[int, npt.NDArray[np.int64]]]] = {}
+    for v in tree.order.tolist():
+        table = np.full(int(target[v]) + 1, np.inf)
+        table[-1] = tree.step_cost_gbp[v]
+        picks[v] = []
+        dp[v] = table
+    for v in tree.order[:0:-1].tolist():  # leaves first: merge each child into its parent
+        p = int(tree.parent[v])
+        dp[p], pick = _merge(dp[p], dp.pop(v))
+        picks[p].append((v, pick))
+    root = int(tree.order[0])
+    return BudgetTable(dp[root], picks, root, np.asarray(target, dtype=np.int64))
+
+
 def best_within_budget(
     tree: RootedTree, target: npt.NDArray[np.int64], budget_gbp: float
 ) -> tuple[npt.NDArray[np.bool_], float, int]:
@@ -365,43 +548,11 @@ def best_within_budget(
     passed : int
         Target premises it passes (the most possible within the budget).
 
-    Notes
-    -----
-    Exact over the sub-trees of the given tree (Johnson & Niemi 1983):
-    a table per node of the least spend for each number of target premises
-    below it, merged child by child (min-plus, small-to-large), then
-    followed back from the root. O(P^2) for P target premises in all.
+    See Also
+    --------
+    budget_table : the table behind it, for many budgets at once.
     """
-    n = target.size
-    dp: dict[int, npt.NDArray[np.float64]] = {}
-    picks: dict[int, list[tuple[int, npt.NDArray[np.int64]]]] = {}
-    for v in tree.order.tolist():
-        table = np.full(int(target[v]) + 1, np.inf)
-        table[-1] = tree.step_cost_gbp[v]
-        picks[v] = []
-        dp[v] = table
-    for v in tree.order[:0:-1].tolist():  # leaves first: merge each child into its parent
-        p = int(tree.parent[v])
-        dp[p], pick = _merge(dp[p], dp.pop(v))
-        picks[p].append((v, pick))
-    root = int(tree.order[0])
-    table = dp[root]
-    ok = np.flatnonzero(table <= budget_gbp + _TOL_GBP)
-    chosen = np.zeros(n, dtype=bool)
-    if ok.size == 0:
-        return chosen, 0.0, 0
-    k = int(ok[-1])
-    spend = float(table[k])
-    stack = [(root, k)]
-    while stack:
-        v, k_v = stack.pop()
-        chosen[v] = True
-        for child, pick in reversed(picks[v]):
-            j = int(pick[k_v])
-            if j >= 0:
-                stack.append((child, j))
-                k_v -= j
-    return chosen, spend, int(target[chosen].sum())
+    return budget_table(tree, target).best(budget_gbp)
 
 
 def phases(

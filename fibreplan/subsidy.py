@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,15 +44,28 @@ from scipy.sparse import csgraph
 
 from fibreplan._errors import InputValidationError
 from fibreplan.config import FundingRules
+from fibreplan.phasing import BudgetTable
+from fibreplan.phasing import Frontier
+from fibreplan.phasing import RootedTree
+from fibreplan.phasing import budget_table
+from fibreplan.phasing import frontier
+from fibreplan.phasing import phases
 
 __all__ = [
+    "ANCHOR_CLASSES",
     "STATUSES",
+    "BidOptions",
+    "BidResult",
     "StatusJoin",
+    "anchor_mask",
+    "apply_bid",
+    "bid_facts",
     "cost_shares",
     "eligible_mask",
     "join_status",
     "normalise_status",
     "read_status",
+    "required_premises",
     "subsidy_gaps",
     "vouchers",
 ]
@@ -485,3 +500,471 @@ def subsidy_gaps(
     """
     gap = np.maximum(0.0, np.nan_to_num(share_gbp) - rules.viable_investment_gbp)
     return np.where(subsidisable & np.isfinite(share_gbp), gap, 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# A bid: status, eligible-only routing, budget, frontier, phases and subsidy on a plan
+
+#: Premises classes taken as public anchor tenants (schools, libraries, GP surgeries, council
+#: buildings: the loaders' ``class`` column, see :func:`fibreplan.load_premises`).
+ANCHOR_CLASSES = ("public",)
+#: Reasons given to premises a bid plan leaves out (the premises layer's ``reason``).
+REASON_NOT_ELIGIBLE = "not_eligible_not_passed"
+REASON_OVER_BUDGET = "beyond_budget"
+#: Budgets (fractions of the whole plan's spend) at which the frontier is measured against
+#: the exact budget plan.
+REFERENCE_FRACTIONS = (0.25, 0.5, 0.75)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BidOptions:
+    """What a bid asks of a plan: statuses, eligible-only routing, budget, phases.
+
+    Attributes
+    ----------
+    status : str, pathlib.Path, pandas.DataFrame or None
+        BDUK premises release joined by UPRN (the premises ID), see
+        :func:`read_status`; None: a ``subsidy_control_status`` column of the
+        premises if present, else every premises ``unknown``.
+    eligible_only : bool
+        Route to eligible premises only (White; with ``include_under_review``
+        also Under Review); others passed anyway count as passed, not subsidisable.
+    include_under_review : bool
+        Count Under Review premises as eligible.
+    anchors_first : bool
+        Make public anchor tenants (``class`` in :data:`ANCHOR_CLASSES`)
+        required terminals and build them first.
+    budget_gbp : float or None
+        Build budget, GBP: the plan becomes the sub-tree passing the most
+        (eligible) premises within it (:func:`fibreplan.phasing.best_within_budget`),
+        re-designed and re-costed so that its build cost stays within it.
+    phases : int or None
+        Number of build phases of about equal spend, along the frontier.
+    phase_budget_gbp : float or None
+        Most spend per phase, GBP (instead of ``phases``).
+    rules : FundingRules
+        Voucher and viable-investment rules.
+    """
+
+    status: str | Path | pd.DataFrame | None = None
+    eligible_only: bool = False
+    include_under_review: bool = False
+    anchors_first: bool = False
+    budget_gbp: float | None = None
+    phases: int | None = None
+    phase_budget_gbp: float | None = None
+    rules: FundingRules = dataclasses.field(default_factory=FundingRules)
+
+    def __post_init__(self) -> None:
+        """Refuse a negative budget and phases given both ways."""
+        if self.budget_gbp is not None and not self.budget_gbp > 0:
+            msg = f"--budget must be a positive amount of GBP; got {self.budget_gbp}."
+            raise InputValidationError(msg)
+        if self.phases is not None and self.phase_budget_gbp is not None:
+            msg = "give --phases N or --phase-budget GBP, not both."
+            raise InputValidationError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class BidResult:
+    """A bid's figures on a plan: per premises, per trench, the frontier and the phases.
+
+    Attributes
+    ----------
+    options : BidOptions
+        What was asked.
+    facts : StatusJoin
+        Status per premises (and the release's unjoined UPRNs).
+    eligible : numpy.ndarray of bool, shape (p,)
+        Eligible for subsidy (White, or also Under Review if asked).
+    share_gbp : numpy.ndarray of float64, shape (p,)
+        Cost share of each premises passed, GBP (NaN if not passed), see :func:`cost_shares`.
+    voucher_eligible : numpy.ndarray of bool, shape (p,)
+    voucher_gbp : numpy.ndarray of float64, shape (p,)
+    gap_gbp : numpy.ndarray of float64, shape (p,)
+        Subsidy gap of each eligible premises passed, GBP.
+    premises_phase : numpy.ndarray of int64, shape (p,)
+        Build phase of each premises passed (1, 2, ...), 0 if not passed.
+    edge_phase : numpy.ndarray of int64, shape (k,)
+        Build phase of each trench of the plan (rows of ``plan.tree_edge_rows``).
+    frontier : pandas.DataFrame
+        The whole plan's frontier: ``step``, ``spend_gbp``, ``premises_passed``
+        (target premises: eligible ones when a status is known, else all),
+        ``premises_passed_all`` and ``best_premises_passed`` (the exact best
+        on the tree for that spend, :func:`fibreplan.phasing.budget_table`).
+    reference : pandas.DataFrame
+        The frontier at a few budgets against the exact plan within each:
+        ``budget_gbp``, ``frontier_premises``, ``best_premises``, ``shortfall_pct``.
+    phases : list of dict
+        Per phase: ``phase``, ``spend_gbp``, ``premises_passed``,
+        ``cumulative_spend_gbp``, ``cumulative_premises_passed``.
+    per_premises_gbp : float
+        Build cost per premises passed outside the route, GBP (the spend model's slope).
+    target : str
+        ``"eligible"`` or ``"all"``: what the frontier counts.
+    """
+
+    options: BidOptions
+    facts: StatusJoin
+    eligible: npt.NDArray[np.bool_]
+    share_gbp: npt.NDArray[np.float64]
+    voucher_eligible: npt.NDArray[np.bool_]
+    voucher_gbp: npt.NDArray[np.float64]
+    gap_gbp: npt.NDArray[np.float64]
+    premises_phase: npt.NDArray[np.int64]
+    edge_phase: npt.NDArray[np.int64]
+    frontier: pd.DataFrame
+    reference: pd.DataFrame
+    phases: list[dict[str, float | int]]
+    per_premises_gbp: float
+    target: str
+
+    def summary(self, *, passed: npt.NDArray[np.bool_]) -> dict[str, object]:
+        """Return the bid's ``summary.json`` keys.
+
+        Parameters
+        ----------
+        passed : numpy.ndarray of bool, shape (p,)
+            Premises the plan passes.
+
+        Returns
+        -------
+        dict
+            ``premises_white``, ``premises_grey_black``, ``premises_under_review``,
+            ``premises_status_unknown``, ``premises_eligible_passed``,
+            ``voucher_eligible``, ``voucher_value_gbp``, ``subsidy_gap_total_gbp``,
+            ``unjoined_uprns`` (count), ``phases``.
+        """
+        counts = self.facts.counts()
+        return {
+            "premises_white": counts["white"],
+            "premises_grey_black": counts["grey_black"],
+            "premises_under_review": counts["under_review"],
+            "premises_status_unknown": counts["unknown"],
+            "premises_eligible_passed": int((self.eligible & passed).sum()),
+            "voucher_eligible": int(self.voucher_eligible.sum()),
+            "voucher_value_gbp": round(float(self.voucher_gbp.sum()), 2),
+            "subsidy_gap_total_gbp": round(float(self.gap_gbp.sum()), 2),
+            "unjoined_uprns": len(self.facts.unjoined_uprns),
+            "phases": self.phases,
+        }
+
+
+def bid_facts(options: BidOptions, premises: pd.DataFrame) -> StatusJoin:
+    """Return the status facts of the premises for a bid (release, status column or unknown).
+
+    Parameters
+    ----------
+    options : BidOptions
+        ``status`` names the release (or None).
+    premises : pandas.DataFrame
+        The loaded premises (``premises_id``; optionally ``subsidy_control_status``
+        and ``current_gigabit`` columns).
+
+    Returns
+    -------
+    StatusJoin
+    """
+    if options.status is not None:
+        source = "status table" if isinstance(options.status, pd.DataFrame) else str(options.status)
+        return join_status(
+            premises["premises_id"], read_status(options.status), source=Path(source).name
+        )
+    if "subsidy_control_status" in premises:
+        n = len(premises)
+        current = (
+            _booleans(premises["current_gigabit"], column="current_gigabit", source="premises")
+            if "current_gigabit" in premises
+            else np.full(n, np.nan)
+        )
+        return StatusJoin(
+            status=normalise_status(premises["subsidy_control_status"], source="premises"),
+            current_gigabit=current,
+            rural_urban_class=np.full(n, ""),
+            download_mbps=np.full(n, np.nan),
+            source="premises column subsidy_control_status",
+        )
+    return StatusJoin.unknown(len(premises))
+
+
+def required_premises(
+    options: BidOptions, facts: StatusJoin, premises: pd.DataFrame
+) -> npt.NDArray[np.bool_] | None:
+    """Return which premises must be reached (None: all of them, the usual plan).
+
+    Parameters
+    ----------
+    options : BidOptions
+        ``eligible_only``, ``include_under_review``, ``anchors_first``.
+    facts : StatusJoin
+        Status per premises.
+    premises : pandas.DataFrame
+        The loaded premises (``class``).
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        Eligible premises (plus anchors when ``anchors_first``) under
+        ``eligible_only``; None otherwise.
+
+    Raises
+    ------
+    InputValidationError
+        If ``eligible_only`` leaves no premises to reach.
+    """
+    if not options.eligible_only:
+        return None
+    required = eligible_mask(facts.status, include_under_review=options.include_under_review)
+    if options.anchors_first:
+        required = required | anchor_mask(premises)
+    if not required.any():
+        counts = facts.counts()
+        msg = (
+            f"--eligible-only: no eligible premises to plan (statuses {counts}); "
+            "check --status (joined by the premises ID / UPRN) or add --include-under-review."
+        )
+        raise InputValidationError(msg)
+    return required
+
+
+def anchor_mask(premises: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Return which premises are public anchor tenants (``class`` in :data:`ANCHOR_CLASSES`).
+
+    Parameters
+    ----------
+    premises : pandas.DataFrame
+        Premises with a ``class`` column (absent: none are anchors).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    if "class" not in premises:
+        return np.zeros(len(premises), dtype=bool)
+    return premises["class"].astype(str).isin(ANCHOR_CLASSES).to_numpy()
+
+
+#: Re-design and re-cost a plan on part of its tree: ``(plan, premises_node,
+#: premises_reason, rows) -> plan`` (given by :func:`fibreplan.plan`).
+Replan = Callable[[Any, npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.int64]], Any]
+#: Budget-fitting rounds: the budget plan is re-costed and shrunk until its build cost fits.
+_FIT_ROUNDS = 8
+
+
+def _plan_tree(plan: Any, per_premises_gbp: float) -> tuple[RootedTree, npt.NDArray[np.int64]]:
+    """Root the plan's tree at its headend (several: a zero-cost virtual root joins them).
+
+    Returns the rooted tree and each node's count of premises passed.
+    """
+    tg, rows = plan.trench_graph, plan.tree_edge_rows
+    n = tg.n_nodes + 1  # the last node is the virtual root
+    heads = np.unique(tg.headends)
+    edges = np.vstack(
+        [np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]),
+         np.column_stack([np.full(heads.size, n - 1), heads])]
+    ).astype(np.int64)  # fmt: skip
+    cost = np.r_[tg.edge_cost_gbp[rows], np.zeros(heads.size)]
+    passed = tg.premises_node >= 0
+    count = np.bincount(tg.premises_node[passed], minlength=n).astype(np.int64)
+    return RootedTree.build(edges, cost, n - 1, count * per_premises_gbp), count
+
+
+def _node_counts(
+    node: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_], n: int
+) -> npt.NDArray[np.int64]:
+    keep = mask & (node >= 0)
+    return np.bincount(node[keep], minlength=n).astype(np.int64)
+
+
+def _per_premises_gbp(plan: Any) -> float:
+    """Build cost per premises passed outside the route (GBP): the spend model's slope."""
+    tg, rows = plan.trench_graph, plan.tree_edge_rows
+    passed = int((tg.premises_node >= 0).sum())
+    route = float(tg.edge_cost_gbp[rows].sum())
+    return max(0.0, plan.costing.build_gbp - route) / passed if passed else 0.0
+
+
+def _restrict(
+    plan: Any, chosen: npt.NDArray[np.bool_], replan: Replan
+) -> Any:
+    """Re-plan on the chosen nodes of the plan's tree (premises elsewhere: beyond the budget)."""
+    tg, rows = plan.trench_graph, plan.tree_edge_rows
+    node = tg.premises_node
+    keep = (node >= 0) & chosen[np.maximum(node, 0)]
+    reason = np.where((node >= 0) & ~keep, REASON_OVER_BUDGET, tg.premises_reason)
+    kept_rows = rows[chosen[tg.edge_u[rows]] & chosen[tg.edge_v[rows]]]
+    return replan(plan, np.where(keep, node, -1), reason.astype(str), kept_rows)
+
+
+def _fit_budget(plan: Any, table: BudgetTable, budget: float, replan: Replan) -> Any:
+    """Re-plan on the exact budget sub-tree, moving the model budget until the build cost fits.
+
+    The spend model averages the non-route items, so the designed sub-tree's
+    build cost differs from its model spend: the model budget moves by the
+    difference for a few rounds and the best plan whose build cost is within
+    the budget is kept (most target premises, then least cost).
+    """
+    model_budget, best, best_key = budget, None, None
+    lo, hi = 0.0, np.inf  # model budgets known to fit / not to fit
+    for _ in range(_FIT_ROUNDS):
+        chosen, spend, passed = table.best(model_budget)
+        if not chosen.any():
+            break
+        fitted = _restrict(plan, chosen[:-1], replan)
+        build = fitted.costing.build_gbp
+        logger.info(
+            "budget: GBP %.0f model spend passes %d target premises; build cost GBP %.0f "
+            "(budget GBP %.0f)", spend, passed, build, budget,
+        )  # fmt: skip
+        if build <= budget + 1e-6:
+            lo = max(lo, model_budget)
+            if best_key is None or (passed, -build) > best_key:
+                best, best_key = fitted, (passed, -build)
+        else:
+            hi = min(hi, model_budget)
+        step = model_budget + (budget - build)
+        model_budget = step if lo < step < hi else (lo + hi) / 2 if np.isfinite(hi) else step
+    if best is None:
+        msg = (
+            f"--budget GBP {budget:,.0f} buys no plan: even the cheapest part of the route "
+            "from the headend costs more once designed; raise the budget."
+        )
+        raise InputValidationError(msg)
+    return best
+
+
+def _reference(table: BudgetTable, fr: Frontier) -> pd.DataFrame:
+    """Measure the frontier at fractions of the whole spend against the exact budget plans."""
+    rows = []
+    for frac in REFERENCE_FRACTIONS:
+        budget = float(fr.spend_gbp[-1]) * frac
+        best = int(table.premises_within([budget])[0])
+        got = fr.at_budget(budget)[2]
+        rows.append({
+            "budget_gbp": round(budget, 2),
+            "frontier_premises": got,
+            "best_premises": best,
+            "shortfall_pct": round(100.0 * (best - got) / best, 3) if best else 0.0,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _phase_table(
+    fr: Frontier, step_phase: npt.NDArray[np.int64]
+) -> list[dict[str, float | int]]:
+    spend = np.bincount(step_phase, weights=np.diff(fr.spend_gbp, prepend=0.0))[1:]
+    passed = np.bincount(step_phase, weights=np.diff(fr.passed_all, prepend=0))[1:]
+    return [
+        {
+            "phase": i + 1,
+            "spend_gbp": round(float(spend[i]), 2),
+            "premises_passed": int(passed[i]),
+            "cumulative_spend_gbp": round(float(spend[: i + 1].sum()), 2),
+            "cumulative_premises_passed": int(passed[: i + 1].sum()),
+        }
+        for i in range(spend.size)
+    ]
+
+
+def apply_bid(plan: Any, options: BidOptions, facts: StatusJoin, *, replan: Replan) -> Any:
+    """Add a bid's figures to a plan: budget plan, frontier, phases, vouchers and subsidy gap.
+
+    Parameters
+    ----------
+    plan : Plan
+        The routed, designed and costed plan (eligible-only routing already
+        applied, see :func:`required_premises`).
+    options : BidOptions
+        What the bid asks.
+    facts : StatusJoin
+        Status per premises (see :func:`bid_facts`).
+    replan : callable
+        Re-designs and re-costs the plan on part of its tree (given by
+        :func:`fibreplan.plan`).
+
+    Returns
+    -------
+    Plan
+        The plan (within ``options.budget_gbp`` when given) with ``bid`` set.
+
+    Raises
+    ------
+    InputValidationError
+        If the budget buys nothing.
+
+    Notes
+    -----
+    Spend = the route's GBP (the optimiser's edge costs) + a cost per
+    premises passed (the plan's other build items averaged over the premises
+    it passes), so the whole tree's spend equals the plan's build cost.
+    """
+    eligible = eligible_mask(facts.status, include_under_review=options.include_under_review)
+    target_mask = eligible if eligible.any() else np.ones(eligible.size, dtype=bool)
+    per = _per_premises_gbp(plan)
+    tree, count = _plan_tree(plan, per)
+    node = plan.trench_graph.premises_node
+    target = _node_counts(node, target_mask, count.size)
+    anchors = _node_counts(node, anchor_mask(plan.premises_input), count.size)
+    anchors = anchors if options.anchors_first else None
+    full = frontier(tree, target, count, anchors=anchors)
+    exact = budget_table(tree, target)
+    reference = _reference(exact, full)
+    table = pd.DataFrame({
+        "step": np.arange(full.spend_gbp.size),
+        "spend_gbp": full.spend_gbp.round(2),
+        "premises_passed": full.passed,
+        "premises_passed_all": full.passed_all,
+        "best_premises_passed": exact.premises_within(full.spend_gbp),
+    })  # fmt: skip
+    if options.budget_gbp is not None:
+        plan = _fit_budget(plan, exact, options.budget_gbp, replan)
+        per = _per_premises_gbp(plan)  # the budget plan's own slope: phases add up to its cost
+        tree, count = _plan_tree(plan, per)
+        node = plan.trench_graph.premises_node
+        target = _node_counts(node, target_mask, count.size)
+        anchors = None if anchors is None else _node_counts(
+            node, anchor_mask(plan.premises_input), count.size
+        )
+        fr = frontier(tree, target, count, anchors=anchors)
+    else:
+        fr = full
+    if options.phases is not None or options.phase_budget_gbp is not None:
+        step_phase = phases(fr, count=options.phases, phase_budget_gbp=options.phase_budget_gbp)
+    else:
+        step_phase = np.ones(fr.spend_gbp.size, dtype=np.int64)
+    tg, rows = plan.trench_graph, plan.tree_edge_rows
+    passed = node >= 0
+    premises_phase = np.where(passed, step_phase[fr.node_step[np.maximum(node, 0)]], 0)
+    edge_phase = step_phase[fr.edge_step[: rows.size]]  # the virtual root's edges come last
+    other = max(0.0, plan.costing.build_gbp - float(tg.edge_cost_gbp[rows].sum()))
+    edges = np.column_stack([tg.edge_u[rows], tg.edge_v[rows]])
+    share = _shares(edges, tg.edge_cost_gbp[rows], tg.headends, node, other)
+    voucher_ok, voucher = vouchers(facts, share, rules=options.rules)
+    gap = subsidy_gaps(share, eligible & passed, rules=options.rules)
+    result = BidResult(
+        options=options, facts=facts, eligible=eligible, share_gbp=share,
+        voucher_eligible=voucher_ok, voucher_gbp=voucher, gap_gbp=gap,
+        premises_phase=premises_phase.astype(np.int64), edge_phase=edge_phase.astype(np.int64),
+        frontier=table, reference=reference,
+        phases=_phase_table(fr, step_phase) if options.phases or options.phase_budget_gbp else [],
+        per_premises_gbp=per, target="eligible" if eligible.any() else "all",
+    )  # fmt: skip
+    logger.info(
+        "bid: %d eligible premises passed, vouchers GBP %.0f, subsidy gap GBP %.0f, %d phases",
+        int((eligible & passed).sum()), voucher.sum(), gap.sum(), len(result.phases),
+    )  # fmt: skip
+    return dataclasses.replace(plan, bid=result)
+
+
+def _shares(
+    edges: npt.NDArray[np.int64],
+    cost: npt.NDArray[np.float64],
+    heads: npt.NDArray[np.int64],
+    node: npt.NDArray[np.int64],
+    other: float,
+) -> npt.NDArray[np.float64]:
+    """Cost shares with several headends joined by a zero-cost virtual root."""
+    n = int(max(edges.max(initial=0), heads.max(), node.max())) + 2
+    v = n - 1
+    joined = np.vstack([edges, np.column_stack([np.full(heads.size, v), heads])])
+    return cost_shares(joined, np.r_[cost, np.zeros(heads.size)], v, node, other_gbp=other)

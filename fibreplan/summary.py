@@ -93,6 +93,24 @@ def _premises_figures(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _bid_figures(plan: Plan) -> dict[str, Any]:
+    """Subsidy status counts, eligible premises passed, vouchers, subsidy gap and phases."""
+    if plan.bid is not None:
+        return plan.bid.summary(passed=plan.trench_graph.premises_node >= 0)
+    return {
+        "premises_white": 0,
+        "premises_grey_black": 0,
+        "premises_under_review": 0,
+        "premises_status_unknown": len(plan.premises_input),
+        "premises_eligible_passed": 0,
+        "voucher_eligible": 0,
+        "voucher_value_gbp": 0.0,
+        "subsidy_gap_total_gbp": 0.0,
+        "unjoined_uprns": 0,
+        "phases": [],
+    }
+
+
 def _route_figures(plan: Plan) -> dict[str, Any]:
     tg, rows, q = plan.trench_graph, plan.tree_edge_rows, plan.quantities
     length = tg.edge_length_m[rows]
@@ -201,6 +219,7 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     return {
         "fibreplan_version": _version(),
         **_premises_figures(plan),
+        **_bid_figures(plan),
         **_route_figures(plan),
         **_network_figures(plan),
         **plan.costing.summary(),
