@@ -91,3 +91,20 @@ def test_input_size_limit(tmp_path, monkeypatch):
     monkeypatch.setenv("FIBREPLAN_MAX_INPUT_MB", "2")
     with pytest.raises(InputValidationError, match=r"p.csv' is 0.0 GB, more than .* \(0.0 GB"):
         check_input_sizes(f)
+
+
+def test_demo_town_report_names_what_was_left_out_and_unreachable(demo_plan):
+    q, s = demo_plan.quality, demo_plan.summary
+    assert q["premises"]["dropped"] == [
+        {
+            "reason": "not premises: building=construction",
+            "count": 2,
+            "premises_ids": ["relation/2005048", "way/154340955"],
+        }
+    ]
+    cut = q["premises"]["unreachable"]["disconnected_street_network"]
+    assert cut["count"] == s["unreachable_by_reason"]["disconnected_street_network"] == 4
+    assert s["warnings"][0].startswith("4 of 1,134 premises unreachable")
+    assert all(i in s["warnings"][0] for i in cut["premises_ids"])
+    assert sum(q["premises"]["units_source"].values()) == s["premises_total"]
+    assert q["streets"]["components"]["largest"][0]["has_headend"]
