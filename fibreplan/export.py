@@ -56,7 +56,13 @@ FILES = {
     "xlsx": "bid.xlsx",
     "costs_png": "costs.png",
     "quantities": "quantities.json",
+    # the subsidy and phasing files, written when the plan has a bid (fibreplan.subsidy)
+    "frontier_csv": "frontier.csv",
+    "frontier_png": "frontier.png",
+    "phases_csv": "phases.csv",
 }
+#: Keys of :data:`FILES` written only for a plan with a bid (``plan.bid``).
+BID_FILES = frozenset({"frontier_csv", "frontier_png", "phases_csv"})
 
 
 def check_writable(paths: list[Path], *, overwrite: bool) -> None:
@@ -320,7 +326,11 @@ def save_plan(
     is :func:`fibreplan.figures.plan_figure`.
     """
     out = Path(out_dir)
-    paths = {key: out / name for key, name in FILES.items()}
+    paths = {
+        key: out / name
+        for key, name in FILES.items()
+        if plan.bid is not None or key not in BID_FILES
+    }
     check_writable(list(paths.values()), overwrite=overwrite)
     with _staging(out) as tmp:
         _write_plan_files(plan, {key: tmp / p.name for key, p in paths.items()}, basemap=basemap)
@@ -354,6 +364,7 @@ def _write_plan_files(plan: Plan, paths: dict[str, Path], *, basemap: bool) -> N
     """Build the layers once and write every file of :data:`FILES` to ``paths``."""
     from fibreplan.bid import write_bid_files
     from fibreplan.bid import write_config_tables
+    from fibreplan.subsidy import write_bid_outputs
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -375,6 +386,7 @@ def _write_plan_files(plan: Plan, paths: dict[str, Path], *, basemap: bool) -> N
     write_quality(plan.quality, paths["quality"])
     t0 = time.perf_counter()
     write_bid_files(plan, paths)
+    write_bid_outputs(plan, paths)  # frontier and phases (plans with a bid only)
     seconds["bid"] = time.perf_counter() - t0
     timed = {**summary["seconds"], **{k: round(v, 3) for k, v in seconds.items()}}
     write_summary({**summary, "seconds": timed}, paths["summary"])

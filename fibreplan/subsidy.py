@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+from matplotlib.figure import Figure
 from scipy.sparse import csgraph
 
 from fibreplan._errors import InputValidationError
@@ -68,6 +69,7 @@ __all__ = [
     "required_premises",
     "subsidy_gaps",
     "vouchers",
+    "write_bid_outputs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -592,6 +594,10 @@ class BidResult:
         (target premises: eligible ones when a status is known, else all),
         ``premises_passed_all`` and ``best_premises_passed`` (the exact best
         on the tree for that spend, :func:`fibreplan.phasing.budget_table`).
+    best : pandas.DataFrame
+        The exact best on the whole plan's tree: ``premises_passed`` (each
+        count of target premises) and ``least_spend_gbp`` (the least spend
+        passing at least that many), :class:`fibreplan.phasing.BudgetTable`.
     reference : pandas.DataFrame
         The frontier at a few budgets against the exact plan within each:
         ``budget_gbp``, ``frontier_premises``, ``best_premises``, ``shortfall_pct``.
@@ -614,18 +620,21 @@ class BidResult:
     premises_phase: npt.NDArray[np.int64]
     edge_phase: npt.NDArray[np.int64]
     frontier: pd.DataFrame
+    best: pd.DataFrame
     reference: pd.DataFrame
     phases: list[dict[str, float | int]]
     per_premises_gbp: float
     target: str
 
-    def summary(self, *, passed: npt.NDArray[np.bool_]) -> dict[str, object]:
+    def summary(self, *, passed: npt.NDArray[np.bool_], build_gbp: float) -> dict[str, object]:
         """Return the bid's ``summary.json`` keys.
 
         Parameters
         ----------
         passed : numpy.ndarray of bool, shape (p,)
             Premises the plan passes.
+        build_gbp : float
+            The plan's build cost, GBP.
 
         Returns
         -------
@@ -633,19 +642,27 @@ class BidResult:
             ``premises_white``, ``premises_grey_black``, ``premises_under_review``,
             ``premises_status_unknown``, ``premises_eligible_passed``,
             ``voucher_eligible``, ``voucher_value_gbp``, ``subsidy_gap_total_gbp``,
-            ``unjoined_uprns`` (count), ``phases``.
+            ``unjoined_uprns`` (count), ``cost_per_eligible_premises_passed_gbp``
+            (build cost / eligible premises passed; None when none),
+            ``frontier_reference`` (the frontier at a quarter, half and three
+            quarters of the whole spend against the exact best) and ``phases``.
         """
         counts = self.facts.counts()
+        eligible_passed = int((self.eligible & passed).sum())
         return {
             "premises_white": counts["white"],
             "premises_grey_black": counts["grey_black"],
             "premises_under_review": counts["under_review"],
             "premises_status_unknown": counts["unknown"],
-            "premises_eligible_passed": int((self.eligible & passed).sum()),
+            "premises_eligible_passed": eligible_passed,
+            "cost_per_eligible_premises_passed_gbp": (
+                round(build_gbp / eligible_passed, 2) if eligible_passed else None
+            ),
             "voucher_eligible": int(self.voucher_eligible.sum()),
             "voucher_value_gbp": round(float(self.voucher_gbp.sum()), 2),
             "subsidy_gap_total_gbp": round(float(self.gap_gbp.sum()), 2),
             "unjoined_uprns": len(self.facts.unjoined_uprns),
+            "frontier_reference": self.reference.to_dict(orient="records"),
             "phases": self.phases,
         }
 
@@ -849,6 +866,13 @@ def _reference(table: BudgetTable, fr: Frontier) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _best_table(exact: BudgetTable) -> pd.DataFrame:
+    """Least spend passing at least k target premises, for every k reachable (GBP)."""
+    least = np.minimum.accumulate(exact.spend_gbp[::-1])[::-1]
+    k = np.flatnonzero(np.isfinite(least))
+    return pd.DataFrame({"premises_passed": k, "least_spend_gbp": least[k].round(2)})
+
+
 def _phase_table(
     fr: Frontier, step_phase: npt.NDArray[np.int64]
 ) -> list[dict[str, float | int]]:
@@ -945,7 +969,7 @@ def apply_bid(plan: Any, options: BidOptions, facts: StatusJoin, *, replan: Repl
         options=options, facts=facts, eligible=eligible, share_gbp=share,
         voucher_eligible=voucher_ok, voucher_gbp=voucher, gap_gbp=gap,
         premises_phase=premises_phase.astype(np.int64), edge_phase=edge_phase.astype(np.int64),
-        frontier=table, reference=reference,
+        frontier=table, best=_best_table(exact), reference=reference,
         phases=_phase_table(fr, step_phase) if options.phases or options.phase_budget_gbp else [],
         per_premises_gbp=per, target="eligible" if eligible.any() else "all",
     )  # fmt: skip
@@ -968,3 +992,60 @@ def _shares(
     v = n - 1
     joined = np.vstack([edges, np.column_stack([np.full(heads.size, v), heads])])
     return cost_shares(joined, np.r_[cost, np.zeros(heads.size)], v, node, other_gbp=other)
+
+
+def _frontier_figure(bid: BidResult, *, budget_gbp: float | None) -> Figure:
+    """Premises passed against spend: the frontier, the exact best, the phases and the budget."""
+    f = bid.frontier
+    fig = Figure(figsize=(8, 5), dpi=120)
+    ax = fig.add_subplot()
+    ax.step(f["spend_gbp"] / 1e3, f["premises_passed"], where="post", color="#1f5fa8",
+            label="frontier (build order, dig once)")
+    b = bid.best
+    ax.step(b["least_spend_gbp"] / 1e3, b["premises_passed"], where="post", color="#888888",
+            linestyle="--", label="exact best within each spend on the tree (reference)")
+    for ph in bid.phases[:-1]:
+        ax.axvline(float(ph["cumulative_spend_gbp"]) / 1e3, color="#2a9d8f", linewidth=0.8,
+                   linestyle=":")
+    if bid.phases:
+        ax.plot([], [], color="#2a9d8f", linestyle=":", label="phase boundaries")
+    if budget_gbp is not None:
+        ax.axvline(budget_gbp / 1e3, color="#c0504d", label=f"budget GBP {budget_gbp:,.0f}")
+    ax.set_xlabel("spend, GBP thousand (route + other build items per premises passed)")
+    ax.set_ylabel(f"{bid.target} premises passed")
+    ax.set_title("Coverage against spend")
+    ax.grid(visible=True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def write_bid_outputs(plan: Any, paths: dict[str, Path]) -> None:
+    """Write ``frontier.csv``, ``frontier.png``, ``phases.csv`` and the bid workbook's sheets.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan with a bid (``plan.bid``); nothing is written without one.
+    paths : dict of str to pathlib.Path
+        Targets by key of :data:`fibreplan.export.FILES` (``frontier_csv``,
+        ``frontier_png``, ``phases_csv``; ``xlsx``, if it exists, gains the
+        ``Frontier`` and ``Phases`` sheets).
+    """
+    bid = plan.bid
+    if bid is None:
+        return
+    bid.frontier.to_csv(paths["frontier_csv"], index=False)
+    phases_table = pd.DataFrame(
+        bid.phases,
+        columns=["phase", "spend_gbp", "premises_passed", "cumulative_spend_gbp",
+                 "cumulative_premises_passed"],
+    )  # fmt: skip
+    phases_table.to_csv(paths["phases_csv"], index=False)
+    _frontier_figure(bid, budget_gbp=bid.options.budget_gbp).savefig(paths["frontier_png"])
+    xlsx = paths.get("xlsx")
+    if xlsx is not None and xlsx.is_file():
+        with pd.ExcelWriter(xlsx, engine="openpyxl", mode="a", if_sheet_exists="replace") as w:
+            phases_table.to_excel(w, sheet_name="Phases", index=False)
+            bid.frontier.to_excel(w, sheet_name="Frontier", index=False)
+            bid.reference.to_excel(w, sheet_name="Frontier reference", index=False)

@@ -96,17 +96,21 @@ def _premises_figures(plan: Plan) -> dict[str, Any]:
 def _bid_figures(plan: Plan) -> dict[str, Any]:
     """Subsidy status counts, eligible premises passed, vouchers, subsidy gap and phases."""
     if plan.bid is not None:
-        return plan.bid.summary(passed=plan.trench_graph.premises_node >= 0)
+        return plan.bid.summary(
+            passed=plan.trench_graph.premises_node >= 0, build_gbp=plan.costing.build_gbp
+        )
     return {
         "premises_white": 0,
         "premises_grey_black": 0,
         "premises_under_review": 0,
         "premises_status_unknown": len(plan.premises_input),
         "premises_eligible_passed": 0,
+        "cost_per_eligible_premises_passed_gbp": None,
         "voucher_eligible": 0,
         "voucher_value_gbp": 0.0,
         "subsidy_gap_total_gbp": 0.0,
         "unjoined_uprns": 0,
+        "frontier_reference": [],
         "phases": [],
     }
 
