@@ -61,6 +61,8 @@ __all__ = [
     "anchor_mask",
     "apply_bid",
     "bid_facts",
+    "bid_lines",
+    "bid_options_from_cli",
     "cost_shares",
     "eligible_mask",
     "join_status",
@@ -1049,3 +1051,74 @@ def write_bid_outputs(plan: Any, paths: dict[str, Path]) -> None:
             phases_table.to_excel(w, sheet_name="Phases", index=False)
             bid.frontier.to_excel(w, sheet_name="Frontier", index=False)
             bid.reference.to_excel(w, sheet_name="Frontier reference", index=False)
+
+
+def bid_lines(s: dict[str, Any]) -> list[str]:
+    """Return the printed summary's lines for a bid (none for a plan without one).
+
+    Parameters
+    ----------
+    s : dict
+        A plan's summary (:attr:`fibreplan.Plan.summary`).
+
+    Returns
+    -------
+    list of str
+        Statuses, eligible premises passed and their cost, vouchers, subsidy
+        gap, the frontier against the reference and the phases.
+    """
+    if not s.get("frontier_reference"):
+        return []
+    per = s["cost_per_eligible_premises_passed_gbp"]
+    lines = [
+        (f"  status        {s['premises_white']:,} White, {s['premises_grey_black']:,} "
+         f"Grey/Black, {s['premises_under_review']:,} Under Review, "
+         f"{s['premises_status_unknown']:,} unknown ({s['unjoined_uprns']:,} UPRNs not joined)"),
+        (f"  eligible      {s['premises_eligible_passed']:,} passed"
+         + (f", £{per:,.0f} build per eligible premises passed" if per is not None else "")),
+        (f"  subsidy       vouchers {s['voucher_eligible']:,} premises "
+         f"£{s['voucher_value_gbp']:,.0f}; subsidy gap £{s['subsidy_gap_total_gbp']:,.0f}"),
+        "  frontier      " + "; ".join(
+            f"£{r['budget_gbp']:,.0f}: {r['frontier_premises']:,} (best {r['best_premises']:,})"
+            for r in s["frontier_reference"]
+        ),
+    ]  # fmt: skip
+    lines += [
+        f"  phase {p['phase']:<7} £{p['spend_gbp']:,.0f}, {p['premises_passed']:,} premises "
+        f"(cumulative £{p['cumulative_spend_gbp']:,.0f}, {p['cumulative_premises_passed']:,})"
+        for p in s["phases"]
+    ]
+    return lines
+
+
+def bid_options_from_cli(opts: dict[str, Any]) -> BidOptions | None:
+    """Return the bid the command-line options ask for (None: none of them given).
+
+    Parameters
+    ----------
+    opts : dict
+        The CLI's options: ``status``, ``eligible_only``, ``include_under_review``,
+        ``anchors_first``, ``budget``, ``phases``, ``phase_budget``, ``funding``.
+
+    Returns
+    -------
+    BidOptions or None
+    """
+    keys = ("status", "eligible_only", "include_under_review", "anchors_first", "budget",
+            "phases", "phase_budget", "funding")  # fmt: skip
+    if not any(opts.get(k) for k in keys):
+        return None
+    if opts.get("status") is not None and not Path(opts["status"]).is_file():
+        msg = f"--status: no such file '{opts['status']}'; give the BDUK premises release CSV."
+        raise InputValidationError(msg)
+    rules = FundingRules.from_toml(opts["funding"]) if opts.get("funding") else FundingRules()
+    return BidOptions(
+        status=opts.get("status"),
+        eligible_only=bool(opts.get("eligible_only")),
+        include_under_review=bool(opts.get("include_under_review")),
+        anchors_first=bool(opts.get("anchors_first")),
+        budget_gbp=opts.get("budget"),
+        phases=opts.get("phases"),
+        phase_budget_gbp=opts.get("phase_budget"),
+        rules=rules,
+    )
