@@ -196,6 +196,27 @@ _PLAN_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
                  metavar="S", help="optional cap on the optimiser's wall time, seconds (default "
                  "none; a capped run may differ between a busy and an idle machine)"),
+    click.option("--status", default=None, metavar="CSV",
+                 help="BDUK premises release (uprn, subsidy_control_status, current_gigabit) "
+                 "joined by UPRN = the premises ID; unjoined UPRNs are reported"),
+    click.option("--eligible-only", is_flag=True,
+                 help="route to eligible (Gigabit White) premises only; others passed anyway "
+                 "count as passed, not subsidisable"),
+    click.option("--include-under-review", is_flag=True,
+                 help="count Gigabit Under Review premises as eligible"),
+    click.option("--anchors-first", is_flag=True,
+                 help="public anchor tenants (class 'public': schools, libraries, GP surgeries, "
+                 "council buildings) required and built first"),
+    click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None,
+                 metavar="GBP", help="plan the most (eligible) premises whose build cost is "
+                 "within this budget, GBP"),
+    click.option("--phases", type=click.IntRange(min=1), default=None, metavar="N",
+                 help="order the build into N phases of about equal spend (dig once)"),
+    click.option("--phase-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+                 metavar="GBP", help="order the build into phases of at most this spend, GBP"),
+    click.option("--funding", type=click.Path(), default=None, metavar="TOML",
+                 help="funding rules: voucher cap and rule set, viable-investment model "
+                 "(a [funding] table; defaults and sources in fibreplan.config.FundingRules)"),
     click.option("--no-basemap", is_flag=True, help="draw the map without OSM tiles"),
     click.option("-q", "--quiet", is_flag=True, help="print only the final summary"),
     click.option("-v", "--verbose", count=True,
@@ -286,6 +307,7 @@ def _headend_lines(headends: list[dict[str, Any]]) -> list[str]:
 
 def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) -> list[str]:
     from fibreplan.scenarios import cost_lines
+    from fibreplan.subsidy import bid_lines
 
     opt, head = s["optimiser"], s["headend"]
     proven = " (proven optimal)" if opt["proven_optimal"] else ""
@@ -301,6 +323,7 @@ def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) ->
          f" ({s['premises_unreachable']:,} unreachable: {unreachable})"),
         f"  trench        {s['trench_m'] / 1000:,.2f} km   drops {s['drop_m'] / 1000:,.2f} km",
         *cost_lines(s),
+        *bid_lines(s),
         f"  headend       {head['lon']:.5f}, {head['lat']:.5f} ({head['how']})",
         *_headend_lines(s.get("headends", [])),
         (f"  optimiser     {opt['method']}: tree £{opt['tree_cost_gbp']:,.0f},"
@@ -346,7 +369,7 @@ def _rules(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
     from fibreplan.config import TrenchRules
     from fibreplan.config import load_rules
 
-    for option in ("costs", "design", "existing"):
+    for option in ("costs", "design", "existing", "status", "funding"):
         _check_input_path(opts.get(option), option=f"--{option}")
     costs = CostBook.from_toml(opts["costs"]) if opts.get("costs") else None
     if opts.get("take_up") is not None:
@@ -397,12 +420,14 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     from fibreplan.export import FILES
     from fibreplan.export import check_writable
     from fibreplan.scenarios import scenario_existing
+    from fibreplan.subsidy import bid_options_from_cli
 
     _setup_logging(quiet=opts["quiet"], verbose=opts["verbose"])
     out = Path(opts["out"])
     check_writable([out / name for name in FILES.values()], overwrite=opts["overwrite"])
     _check_out_location(out)
     costs, trench_rules, rules = _rules(opts)
+    bid = bid_options_from_cli(opts)
     premises = with_buildings(premises, opts.get("buildings"))
     progress = _Progress(enabled=not opts["quiet"] and not opts["verbose"] and sys.stderr.isatty())
     t0 = time.perf_counter()
@@ -419,6 +444,7 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
         method=opts["method"],
         time_limit=opts["time_limit"],
         id_column=opts.get("id_column"),
+        bid=bid,
         progress=progress,
         **_input_options(opts),
     )
