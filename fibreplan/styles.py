@@ -41,9 +41,9 @@ class Rule:
     ----------
     label : str
         Legend label.
-    where : tuple of (str, str), default ()
-        ``(column, value)`` conditions, all of which must hold (equality);
-        ``value`` ``"1"``/``"0"`` for booleans. Empty: every feature.
+    where : tuple of (str, str or bool), default ()
+        ``(column, value)`` conditions, all of which must hold (equality; a
+        bool for a boolean column). Empty: every feature.
     colour : str
         Stroke (lines) or outline (points), ``#rrggbb``.
     fill : str or None
@@ -60,7 +60,7 @@ class Rule:
 
     label: str
     colour: str
-    where: tuple[tuple[str, str], ...] = ()
+    where: tuple[tuple[str, str | bool], ...] = ()
     fill: str | None = None
     width_px: float = 2.0
     size_px: float = 8.0
@@ -71,10 +71,10 @@ class Rule:
 def _premises_rules() -> tuple[Rule, ...]:
     c = _palette.PREMISES
     return (
-        Rule("connected", c["connected"], (("status", "connected"), ("loss_violation", "0")),
+        Rule("connected", c["connected"], (("status", "connected"), ("loss_violation", False)),
              fill=c["connected"], width_px=1, size_px=8),
         Rule("over the optical budget", c["over_budget"],
-             (("status", "connected"), ("loss_violation", "1")),
+             (("status", "connected"), ("loss_violation", True)),
              fill=c["over_budget"], width_px=1, size_px=8),
         Rule("unreachable", c["unreachable"], (("status", "unreachable"),),
              fill=c["unreachable"], width_px=1, size_px=8),
@@ -124,9 +124,18 @@ def _mm(px: float) -> str:
     return f"{px * _PX_TO_MM:.2f}"
 
 
+def _qml_condition(col: str, value: str | bool) -> str:
+    # booleans as QGIS reads a GeoPackage boolean: "col" / NOT "col" (never = 0 / = 1,
+    # which QGIS's expression engine does not match against a boolean field)
+    if isinstance(value, bool):
+        return f'"{col}"' if value else f'NOT "{col}"'
+    if value.isdigit():
+        return f'"{col}" = {value}'
+    return f"\"{col}\" = '{value}'"
+
+
 def _qml_filter(rule: Rule) -> str:
-    return " AND ".join(f"\"{col}\" = '{value}'" if not value.isdigit() else
-                        f'"{col}" = {value}' for col, value in rule.where)  # fmt: skip
+    return " AND ".join(_qml_condition(col, value) for col, value in rule.where)
 
 
 def _qml_symbol(parent: ET.Element, index: int, rule: Rule, geometry: str) -> None:
@@ -190,7 +199,8 @@ def _sld_filter(parent: ET.Element, rule: Rule) -> None:
     for col, value in rule.where:
         cond = ET.Element(f"{{{_OGC}}}PropertyIsEqualTo")
         ET.SubElement(cond, f"{{{_OGC}}}PropertyName").text = col
-        ET.SubElement(cond, f"{{{_OGC}}}Literal").text = value
+        literal = str(value).lower() if isinstance(value, bool) else value
+        ET.SubElement(cond, f"{{{_OGC}}}Literal").text = literal
         conditions.append(cond)
     if not conditions:
         return

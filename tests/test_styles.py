@@ -56,7 +56,7 @@ def test_premises_sld_filters_status_and_budget() -> None:
         fill = next(p.text for p in rule.iter(f"{SLD}CssParameter") if p.get("name") == "fill")
         found[title] = (pairs, fill)
     assert found["over the optical budget"] == (
-        [("status", "connected"), ("loss_violation", "1")], _palette.PREMISES["over_budget"]
+        [("status", "connected"), ("loss_violation", "true")], _palette.PREMISES["over_budget"]
     )
     assert found["unreachable"] == ([("status", "unreachable")], _palette.PREMISES["unreachable"])
 
@@ -72,6 +72,17 @@ def gpkg(tmp_path):
         "other": gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)], crs=crs),
     }  # fmt: skip
     return write_gpkg(layers, tmp_path / "plan.gpkg")
+
+
+def test_premises_qml_reads_the_boolean_as_qgis_does() -> None:
+    qml = layer_qml("premises", geometry="point")
+    root = ET.fromstring(qml.split("\n", 1)[1])
+    filters = [r.get("filter") for r in root.iter("rule")]
+    assert filters == [
+        "\"status\" = 'connected' AND NOT \"loss_violation\"",
+        "\"status\" = 'connected' AND \"loss_violation\"",
+        "\"status\" = 'unreachable'",
+    ]
 
 
 def test_write_layer_styles_stores_default_qml_and_sld(gpkg) -> None:
@@ -95,3 +106,59 @@ def test_write_layer_styles_stores_default_qml_and_sld(gpkg) -> None:
         assert ET.fromstring(sld.encode()).tag == f"{SLD}StyledLayerDescriptor"
         marker = "SimpleLine" if name == "trenches" else "SimpleMarker"
         assert marker in qml
+
+
+_QGIS_SCRIPT = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
+    rules = layer.renderer().rootRule().children() if layer.renderer().type() == "RuleRenderer" \\
+        else []
+    counts = [sum(1 for _ in layer.getFeatures(r.filterExpression() or "TRUE")) for r in rules]
+    print(name, layer.isValid(), layer.crs().authid(), layer.renderer().type(),
+          ",".join(r.symbol().color().name() for r in rules), ",".join(map(str, counts)))
+sys.stdout.flush()
+os._exit(0)  # QGIS 3.22 may crash in exitQgis() while layers are alive; nothing to clean up
+"""
+
+
+def _qgis_python() -> str:
+    import shutil
+    import subprocess
+
+    python = shutil.which("python3", path="/usr/bin")
+    if python is None or subprocess.run([python, "-c", "import qgis.core"],
+                                        capture_output=True, check=False).returncode:
+        pytest.skip("QGIS's Python bindings are not installed (apt-get install python3-qgis)")
+    return python
+
+
+def test_qgis_opens_the_styled_layers(tmp_path) -> None:
+    """Headless QGIS (python3-qgis) loads each layer with its default style and colours."""
+    import subprocess
+
+    import fibreplan
+
+    python = _qgis_python()
+    streets, premises = fibreplan.demo_data(tiny=True)
+    plan = fibreplan.plan(streets, premises)
+    paths = plan.save(tmp_path / "out", basemap=False)
+    names = list(LAYER_NAMES)
+    done = subprocess.run([python, "-c", _QGIS_SCRIPT, str(paths["gpkg"]), *names],
+                          capture_output=True, text=True, check=True, timeout=300)  # fmt: skip
+    lines = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}
+    layers = plan.layers()
+    for name in names:
+        _, valid, crs, renderer, colours, counts = (lines[name] + [""])[:6]
+        assert (valid, crs, renderer) == ("True", "EPSG:27700", "RuleRenderer"), name
+        expected = [r.fill or r.colour for r in LAYER_STYLES[name]]
+        if name in {"trenches", "drops", "cables"}:
+            expected = [r.colour for r in LAYER_STYLES[name]]
+        assert colours.split(",") == expected, name
+        if all(r.where for r in LAYER_STYLES[name]) and name != "cables":
+            # the rules cover every feature exactly once
+            assert sum(int(c) for c in counts.split(",")) == len(layers[name]), name
