@@ -145,9 +145,13 @@ def _load_config(
         msg = f"'{value}' is not valid TOML: {err}"
         raise click.BadParameter(msg, param_hint="--config") from err
     names = {p.name: p for p in ctx.command.params if p.name and p.name != "config"}
+    # one plan.toml serves every command: options of `plan` that this command lacks are skipped
+    shared = {p.name for p in cli.commands["plan"].params} - set(names)
     defaults: dict[str, Any] = {}
     for key, setting in data.items():
         name = key.replace("-", "_")
+        if name in shared:
+            continue
         if name not in names:
             close = difflib.get_close_matches(name, list(names), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -544,6 +548,9 @@ Examples:
   fibreplan plan --streets streets.gpkg --premises uprn.csv --id-column UPRN \\
       --exchange=-0.1406,51.5185 --max-drop-m 80 --costs costs.toml --out plan-out
   fibreplan plan --config plan.toml --overwrite
+  fibreplan plan --streets county.osm.pbf --premises county.osm.pbf --areas auto --workers 2
+  fibreplan plan --streets s.gpkg --premises p.csv --areas exchanges.gpkg \\
+      --scheduler tcp://10.0.0.5:8786 --out county-out
 """
 
 
@@ -573,12 +580,79 @@ Examples:
 @click.option("--bbox", default=None, metavar="W,S,E,N",
               help="area of interest as a box min_lon,min_lat,max_lon,max_lat in degrees "
               "(write --bbox=-0.56,52.62,-0.54,52.64)")  # fmt: skip
+@click.option("--areas", default=None, metavar="auto|FILE",
+              help="plan as areas on Dask and merge: 'auto' (areas of at most "
+              "--area-premises) or a polygon file of areas (area_id column)")  # fmt: skip
+@click.option("--area-premises", type=click.IntRange(min=1), default=20_000, metavar="N",
+              show_default=True, help="most premises per automatic area")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
+              help="with --areas: worker processes of the local Dask cluster (default: the "
+              "CPU count; 0: one after another in this process)")  # fmt: skip
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="with --areas: use this Dask scheduler instead of a local cluster")  # fmt: skip
 @_plan_options
 def plan_command(*, streets: str, premises: str, **opts: Any) -> int:
     """Plan from your own street and premises files (or PostGIS tables)."""
     _check_input_path(streets, option="--streets")
     _check_input_path(premises, option="--premises")
+    if opts["areas"] is not None:
+        return _run_areas(streets, premises, opts)
     return _run_plan(streets, premises, opts)
+
+
+#: plan options not yet combined with --areas (each area is planned with the others).
+_NOT_WITH_AREAS = ("exchange", "existing", "assume_pia", "postgis", "status", "budget",
+                   "phases", "phase_budget", "eligible_only", "anchors_first", "buildings",
+                   "aoi", "bbox")  # fmt: skip
+
+
+def _run_areas(streets: str, premises: str, opts: dict[str, Any]) -> int:
+    """Plan as areas on Dask (fibreplan.distributed) and write one merged plan."""
+    from fibreplan.distributed import plan_areas
+    from fibreplan.export import FILES
+    from fibreplan.export import check_writable
+
+    given = [f"--{k.replace('_', '-')}" for k in _NOT_WITH_AREAS if opts.get(k)]
+    if given:
+        msg = f"--areas cannot be combined with {', '.join(given)} yet; plan without --areas."
+        raise click.UsageError(msg)
+    _setup_logging(quiet=opts["quiet"], verbose=opts["verbose"])
+    out = Path(opts["out"])
+    check_writable([out / name for name in FILES.values()], overwrite=opts["overwrite"])
+    costs, trench_rules, rules = _rules(opts)
+    t0 = time.perf_counter()
+
+    def progress(area_id: str, status: str, seconds: float) -> None:
+        if not opts["quiet"]:
+            click.echo(f"  area {area_id:<10} {status:<9} {seconds:6.1f} s", err=True)
+
+    result = plan_areas(
+        streets, premises, areas=opts["areas"], max_premises=opts["area_premises"],
+        scheduler=opts["scheduler"], workers=opts["workers"], progress=progress,
+        costs=costs, trench_rules=trench_rules, rules=rules, method=opts["method"],
+        time_limit=opts["time_limit"], id_column=opts.get("id_column"),
+    )  # fmt: skip
+    paths = result.save(out, overwrite=opts["overwrite"], basemap=not opts["no_basemap"])
+    s, bb = result.summary, result.summary["backbone"]
+    per = s["cost_per_premises_passed_gbp"] or 0
+    click.echo("\n".join([
+        "",
+        (f"fibreplan {s['fibreplan_version']} — {len(s['areas'])} areas planned in "
+         f"{time.perf_counter() - t0:.1f} s ({len(s['areas_failed'])} failed)"),
+        *[f"  warning: {w}" for w in s["warnings"]],
+        f"  premises      {s['premises_connected']:,} connected of {s['premises_total']:,}",
+        (f"  trench        {s['trench_m'] / 1000:,.2f} km in areas, backbone "
+         f"{bb['trench_m'] / 1000:,.2f} km (£{bb['route_cost_gbp']:,.0f})"),
+        f"  cost          £{s['cost_total_gbp'] or 0:,.0f}, £{per:,.0f} per premises passed",
+        (f"  network       {len(s['headends'])} headends, max loss "
+         f"{s['max_loss_db'] or 0:.1f} dB ({s['loss_violations']} over budget)"),
+        "  outputs       " + "  ".join(str(p) for p in paths.values()),
+    ]))  # fmt: skip
+    if result.failed:
+        click.echo(f"areas failed: {', '.join(s['areas_failed'])} (errors in summary.json "
+                   "areas[].error); the other areas are in the plan", err=True)  # fmt: skip
+        return 1
+    return 0
 
 
 _FETCH_EPILOG = """\b
@@ -629,6 +703,7 @@ Examples:
 
 @cli.command("validate", epilog=_VALIDATE_EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="STREETS [PREMISES]")
+@_PLAN_OPTIONS[0]  # --config: the same plan.toml as `plan` (its other options are skipped)
 @click.option("--id-column", default=None, metavar="NAME", help="premises column holding the ID")
 @click.option("--exchange", type=_LonLat(), default=None, help="headend (OLT), as for `plan`")
 @click.option("--max-drop-m", type=click.FloatRange(min=0, min_open=True), default=None,

@@ -269,3 +269,17 @@ def test_validate_prints_the_report_without_planning(tmp_path, monkeypatch, caps
     assert json.loads(json_out.read_text())["premises"]["total"] == 35
     assert main(["validate", path, path, path]) == 2
     assert "one or two inputs" in capsys.readouterr().err
+
+
+def test_validate_reads_the_plan_toml(tmp_path, capsys):
+    import fibreplan
+
+    path = str(fibreplan.demo_path(tiny=True))
+    cfg = tmp_path / "plan.toml"
+    assert main(["validate", path]) == 0  # 100 m drops by default: every premises reachable
+    cfg.write_text(f'streets = "{path}"\nout = "x"\nmethod = "exact"\nmax_drop_m = 1\n')
+    assert main(["validate", path, "--config", str(cfg)]) == 2  # 1 m drops: none reachable
+    assert "too_far_from_street" in capsys.readouterr().err
+    cfg.write_text("max_drop_n = 5\n")
+    assert main(["validate", path, "--config", str(cfg)]) == 2
+    assert "did you mean 'max_drop_m'" in capsys.readouterr().err
