@@ -451,6 +451,7 @@ def plan_areas(
     workers: int | None = None,
     retries: int = 1,
     progress: AreaProgress | None = None,
+    id_column: str | None = None,
     **plan_options: Any,
 ) -> AreasPlan:
     """Plan a large study as areas on Dask distributed and merge them into one plan.
@@ -482,6 +483,8 @@ def plan_areas(
         Times a failed area is tried again before it is reported failed.
     progress : callable, optional
         Called as ``progress(area_id, status, seconds)`` after every attempt.
+    id_column : str, optional
+        Premises column holding the ID (see :func:`fibreplan.load_premises`).
     **plan_options
         Passed to :func:`fibreplan.plan` for every area (``costs``, ``rules``,
         ``method``, ``seed``, ...; not ``headend``: each area chooses its own).
@@ -512,7 +515,7 @@ def plan_areas(
         msg = "plan_areas: each area chooses its own headend; leave out headend."
         raise InputValidationError(msg)
     t0 = time.perf_counter()
-    gdf_streets, gdf_premises = load_inputs(streets, premises)
+    gdf_streets, gdf_premises = load_inputs(streets, premises, id_column=id_column)
     polys = (
         partition_areas(gdf_premises, max_premises=max_premises)
         if isinstance(areas, str) and areas == "auto"
