@@ -145,9 +145,13 @@ def _load_config(
         msg = f"'{value}' is not valid TOML: {err}"
         raise click.BadParameter(msg, param_hint="--config") from err
     names = {p.name: p for p in ctx.command.params if p.name and p.name != "config"}
+    # one plan.toml serves every command: options of `plan` that this command lacks are skipped
+    shared = {p.name for p in cli.commands["plan"].params} - set(names)
     defaults: dict[str, Any] = {}
     for key, setting in data.items():
         name = key.replace("-", "_")
+        if name in shared:
+            continue
         if name not in names:
             close = difflib.get_close_matches(name, list(names), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -699,6 +703,7 @@ Examples:
 
 @cli.command("validate", epilog=_VALIDATE_EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="STREETS [PREMISES]")
+@_PLAN_OPTIONS[0]  # --config: the same plan.toml as `plan` (its other options are skipped)
 @click.option("--id-column", default=None, metavar="NAME", help="premises column holding the ID")
 @click.option("--exchange", type=_LonLat(), default=None, help="headend (OLT), as for `plan`")
 @click.option("--max-drop-m", type=click.FloatRange(min=0, min_open=True), default=None,
