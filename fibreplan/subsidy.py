@@ -827,7 +827,7 @@ def _fit_budget(plan: Any, table: BudgetTable, budget: float, replan: Replan) ->
     lo, hi = 0.0, np.inf  # model budgets known to fit / not to fit
     for _ in range(_FIT_ROUNDS):
         chosen, spend, passed = table.best(model_budget)
-        if not chosen.any():
+        if passed == 0:
             break
         fitted = _restrict(plan, chosen[:-1], replan)
         build = fitted.costing.build_gbp

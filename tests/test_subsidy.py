@@ -151,3 +151,168 @@ def test_viable_investment_and_gap_by_hand() -> None:
     )
     annuity = (1 - 1.035**-10) / 0.035
     assert discounted.viable_investment_gbp == pytest.approx(60 * annuity)
+
+
+# --------------------------------------------------------------------------------------
+# A toy area with mixed statuses, planned end to end
+
+X0, Y0 = 529000.0, 181500.0
+#: Streets (metres from X0, Y0): a main street east from the headend and four branches north.
+_SEGS = [((0, 0), (100, 0)), ((100, 0), (200, 0)), ((200, 0), (300, 0)),
+         ((100, 0), (100, 100)), ((200, 0), (200, 100)), ((300, 0), (300, 100)),
+         ((0, 0), (0, 100))]  # fmt: skip
+#: Premises: id, position, BDUK status ("" = not in the release), gigabit now.
+_TOY = [
+    ("W1", (110, 80), "Gigabit White", "false"),  # branch 1
+    ("W2", (310, 80), "Gigabit White", "false"),  # branch 3
+    ("W3", (190, 90), "Gigabit White", "false"),  # branch 2
+    ("G1", (50, 10), "Gigabit Grey/Black", "true"),  # main street: passed on the way
+    ("G2", (10, 80), "Gigabit Grey/Black", "false"),  # branch 4: nothing eligible there
+    ("U1", (250, 10), "Gigabit Under Review", "false"),  # main street
+    ("N1", (150, 10), "", ""),  # main street, not in the release: unknown
+]
+
+
+def _toy_inputs(tmp_path, statuses=None):
+    import geopandas as gpd
+    import shapely
+
+    lines = [shapely.LineString([(X0 + a[0], Y0 + a[1]), (X0 + b[0], Y0 + b[1])]) for a, b in _SEGS]
+    streets = gpd.GeoDataFrame(
+        {"highway": "residential", "name": [f"street {i}" for i in range(len(lines))]},
+        geometry=lines, crs="EPSG:27700",
+    )  # fmt: skip
+    premises = gpd.GeoDataFrame(
+        {"premises_id": [t[0] for t in _TOY], "class": "residential"},
+        geometry=[shapely.Point(X0 + t[1][0], Y0 + t[1][1]) for t in _TOY],
+        crs="EPSG:27700",
+    )
+    rows = "".join(
+        f"{pid},{(statuses or {}).get(pid, status)},{gig},,,\n"
+        for pid, _, status, gig in _TOY
+        if status
+    )
+    release = _release(tmp_path, rows + "X9,Gigabit White,false,,,\n")
+    return streets, premises, release
+
+
+def _toy_plan(tmp_path, simple_costs, statuses=None, **options):
+    import shapely
+
+    import fibreplan
+    from fibreplan.subsidy import BidOptions
+
+    streets, premises, release = _toy_inputs(tmp_path, statuses)
+    return fibreplan.plan(
+        streets, premises, headend=shapely.Point(X0, Y0), costs=simple_costs,
+        bid=BidOptions(status=release, **options),
+    )  # fmt: skip
+
+
+def _connected(p) -> set[str]:
+    ids = p.premises_input["premises_id"].to_numpy()
+    return set(ids[p.trench_graph.premises_node >= 0].tolist())
+
+
+def test_toy_statuses_and_unjoined_in_summary(tmp_path, simple_costs) -> None:
+    p = _toy_plan(tmp_path, simple_costs)
+    s = p.summary
+    assert (s["premises_white"], s["premises_grey_black"]) == (3, 2)
+    assert (s["premises_under_review"], s["premises_status_unknown"]) == (1, 1)
+    assert s["unjoined_uprns"] == 1  # X9
+    assert p.bid.facts.unjoined_uprns == ("X9",)
+    assert _connected(p) == {"W1", "W2", "W3", "G1", "G2", "U1", "N1"}  # every premises
+    assert s["premises_eligible_passed"] == 3
+    layer = p.premises.set_index("premises_id")
+    assert layer.loc["N1", "subsidy_status"] == "unknown"  # never invented
+    assert layer["eligible"].to_dict() == {
+        "W1": True, "W2": True, "W3": True, "G1": False, "G2": False, "U1": False, "N1": False,
+    }  # fmt: skip
+
+
+def test_eligible_only_changes_the_terminals_exactly(tmp_path, simple_costs) -> None:
+    from fibreplan.subsidy import BidOptions
+    from fibreplan.subsidy import required_premises
+
+    _streets, premises, release = _toy_inputs(tmp_path)
+    facts = join_status(premises["premises_id"], read_status(release))
+    ids = premises["premises_id"].to_numpy()
+    assert required_premises(BidOptions(), facts, premises) is None  # the usual plan: all
+    only = required_premises(BidOptions(eligible_only=True), facts, premises)
+    assert set(ids[only]) == {"W1", "W2", "W3"}
+    review = BidOptions(eligible_only=True, include_under_review=True)
+    assert set(ids[required_premises(review, facts, premises)]) == {"W1", "W2", "W3", "U1"}
+    anchors = premises.assign(**{"class": np.where(ids == "G2", "public", "residential")})
+    first = BidOptions(eligible_only=True, anchors_first=True)
+    assert set(ids[required_premises(first, facts, anchors)]) == {"W1", "W2", "W3", "G2"}
+
+    p = _toy_plan(tmp_path, simple_costs, eligible_only=True)
+    # G1, U1 and N1 lie on the main street the route to W2 passes: passed, not subsidisable;
+    # G2 (branch 4) is not passed
+    assert _connected(p) == {"W1", "W2", "W3", "G1", "U1", "N1"}
+    layer = p.premises.set_index("premises_id")
+    assert layer.loc["G2", "reason"] == "not_eligible_not_passed"
+    assert p.summary["premises_eligible_passed"] == 3
+    assert layer.loc[["G1", "U1", "N1"], "subsidy_gap_gbp"].eq(0).all()
+    with pytest.raises(InputValidationError, match="no eligible premises"):
+        _toy_plan(tmp_path, simple_costs, statuses={"W1": "Gigabit Grey/Black",
+                  "W2": "Gigabit Grey/Black", "W3": "Gigabit Grey/Black"}, eligible_only=True)
+
+
+def test_toy_vouchers_and_gap_by_hand(tmp_path, simple_costs) -> None:
+    p = _toy_plan(tmp_path, simple_costs, eligible_only=True)
+    layer = p.premises.set_index("premises_id")
+    share = pd.Series(p.bid.share_gbp, index=layer.index)
+    # shares add up to the build cost; vouchers min(4500, share) for passed premises not
+    # gigabit now and not under review (W1-W3; G1 is gigabit now; U1 under review; N1 unknown)
+    assert share.sum() == pytest.approx(p.costing.build_gbp)
+    assert set(layer.index[layer["voucher_eligible"]]) == {"W1", "W2", "W3"}
+    expected = np.minimum(4500.0, share[["W1", "W2", "W3"]])
+    np.testing.assert_allclose(layer.loc[["W1", "W2", "W3"], "voucher_gbp"], expected)
+    viable = FundingRules().viable_investment_gbp
+    np.testing.assert_allclose(
+        layer.loc[["W1", "W2", "W3"], "subsidy_gap_gbp"],
+        np.maximum(0.0, share[["W1", "W2", "W3"]] - viable),
+    )
+    assert p.summary["subsidy_gap_total_gbp"] == pytest.approx(
+        float(layer["subsidy_gap_gbp"].sum()), abs=0.01
+    )
+
+
+def test_toy_budget_never_exceeded_and_brute_force_finds_no_better(tmp_path, simple_costs) -> None:
+    import itertools
+
+    white = ["W1", "W2", "W3"]
+    subsets = {}  # eligible premises passed -> least build cost of planning just that subset
+    for r in range(1, 4):
+        for chosen in itertools.combinations(white, r):
+            grey = {w: "Gigabit Grey/Black" for w in white if w not in chosen}
+            q = _toy_plan(tmp_path, simple_costs, statuses=grey, eligible_only=True)
+            passed = int(np.isin(list(_connected(q)), white).sum())
+            subsets[passed] = min(subsets.get(passed, np.inf), q.costing.build_gbp)
+    full = max(subsets.values())
+    assert subsets == {1: 19000.0, 2: 38000.0, 3: 56000.0}  # by hand: trench, lead-ins, headend
+    for budget in sorted({*subsets.values(), full * 0.1, full * 0.5, full * 0.8, full * 2}):
+        if budget < min(subsets.values()):  # not even one eligible premises: refused
+            with pytest.raises(InputValidationError, match="buys no plan"):
+                _toy_plan(tmp_path, simple_costs, eligible_only=True, budget_gbp=budget)
+            continue
+        p = _toy_plan(tmp_path, simple_costs, eligible_only=True, budget_gbp=budget)
+        assert p.costing.build_gbp <= budget + 1e-6
+        best = max(k for k, c in subsets.items() if c <= budget + 1e-6)
+        assert p.summary["premises_eligible_passed"] >= best
+
+
+def test_toy_phases_dig_once_and_add_up(tmp_path, simple_costs) -> None:
+    p = _toy_plan(tmp_path, simple_costs, phases=2)
+    s = p.summary
+    assert [ph["phase"] for ph in s["phases"]] == [1, 2]
+    assert sum(ph["spend_gbp"] for ph in s["phases"]) == pytest.approx(s["cost_build_gbp"])
+    assert s["phases"][-1]["cumulative_premises_passed"] == s["premises_connected"]
+    trenches = p.layers()["trenches"]
+    assert trenches["edge_id"].is_unique  # each trench once, in one phase
+    assert set(trenches["phase"]) <= {1, 2}
+    layer = p.premises
+    assert layer.loc[layer["status"] == "connected", "phase"].notna().all()
+    # a premises is passed in the phase that digs its trench, or later never
+    assert layer["phase"].min() == 1
