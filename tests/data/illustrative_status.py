@@ -9,8 +9,9 @@ added (reported as unjoined). ``current_gigabit`` is true for 80 % of
 Grey/Black premises and false otherwise. The ``uprn`` column holds the
 premises IDs (OSM ids for the demo). Seeded: the same input gives the same file.
 
-Usage: ``python tests/data/illustrative_status.py PREMISES OUT.csv`` (PREMISES:
-any file fibreplan reads, or ``demo`` for the embedded demo town).
+Usage: ``python tests/data/illustrative_status.py PREMISES OUT.csv [--rural]``
+(PREMISES: any file fibreplan reads, or ``demo`` for the embedded demo town;
+``--rural`` draws White 60 %, Grey/Black 30 %, Under Review 10 % per cell).
 """
 
 from __future__ import annotations
@@ -23,22 +24,26 @@ import pandas as pd
 import fibreplan
 
 _STATUS = np.array(["Gigabit White", "Gigabit Grey/Black", "Gigabit Under Review"])
-_P = [0.35, 0.50, 0.15]
+#: Shares of White, Grey/Black and Under Review cells (urban default; ``--rural``: 0.6/0.3/0.1).
+_P = (0.35, 0.50, 0.15)
+_P_RURAL = (0.60, 0.30, 0.10)
 _CELL_M = 150.0
 _SEED = 13
 
 
-def illustrative_status(premises: pd.DataFrame, *, seed: int = _SEED) -> pd.DataFrame:
-    """Return an illustrative release (BDUK columns) for premises with ``premises_id`` and points."""
+def illustrative_status(
+    premises: pd.DataFrame, *, seed: int = _SEED, shares: tuple[float, ...] = _P
+) -> pd.DataFrame:
+    """Return an illustrative release (BDUK columns) for premises (``premises_id``, points)."""
     rng = np.random.default_rng(seed)
     x, y = premises.geometry.x.to_numpy(), premises.geometry.y.to_numpy()
     cell = np.floor(x / _CELL_M).astype(np.int64) * 1_000_003 + np.floor(y / _CELL_M).astype(
         np.int64
     )
     cells, inverse = np.unique(cell, return_inverse=True)
-    status = rng.choice(3, size=cells.size, p=_P)[inverse]
+    status = rng.choice(3, size=cells.size, p=shares)[inverse]
     redraw = rng.random(status.size) < 0.10
-    status[redraw] = rng.choice(3, size=int(redraw.sum()), p=_P)
+    status[redraw] = rng.choice(3, size=int(redraw.sum()), p=shares)
     keep = rng.random(status.size) >= 0.05
     gigabit = (status == 1) & (rng.random(status.size) < 0.8)
     out = pd.DataFrame({
@@ -63,4 +68,5 @@ if __name__ == "__main__":
     gdf = fibreplan.demo_data()[1] if src == "demo" else fibreplan.load_premises(src)
     if gdf.crs is not None and gdf.crs.is_geographic:
         gdf = gdf.to_crs(gdf.estimate_utm_crs())
-    illustrative_status(gdf).to_csv(dest, index=False)
+    shares = _P_RURAL if "--rural" in sys.argv[3:] else _P
+    illustrative_status(gdf, shares=shares).to_csv(dest, index=False)
