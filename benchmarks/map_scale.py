@@ -10,8 +10,11 @@ it (navigation until Leaflet has drawn the map and the page answers a script
 call) and to answer a zoom-in to street level (premises and drops drawn).
 The target (issue 14) is at most 30 MB and 5 s to open for 100k premises.
 
-The planned layers are cached (pickled) in ``--cache`` so that a second run
-measures only the map.
+The peer is the previous map of fibreplan (one GeoJSON ``L.geoJson`` per style,
+all features drawn at once), read from git at ``--peer-rev`` and run on the same
+layers in the same run, for the sizes in ``--peer-sizes`` (its 100k map takes
+more than a minute to open). The planned layers are cached (pickled) in
+``--cache`` so that a second run measures only the maps.
 
 Usage::
 
@@ -22,8 +25,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import pickle
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,11 +37,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from street_instances import town_layout
+from town_cli import write_town  # the sibling script, found via sys.path
+
 import fibreplan
 from fibreplan.maps import plan_map
 from fibreplan.maps import save_map
-from town_cli import write_town  # the sibling script, found via sys.path
-from street_instances import town_layout
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update"]  # fmt: skip
@@ -47,7 +53,7 @@ def planned_layers(size: int, cache: Path) -> tuple[dict[str, Any], dict[str, An
     path = cache / f"layers_{size}.pickle"
     if path.is_file():
         with path.open("rb") as f:
-            return pickle.load(f)  # noqa: S301 - our own cache file
+            return pickle.load(f)
     t0 = time.perf_counter()
     if size == 0:
         streets, premises = fibreplan.demo_data()
@@ -66,6 +72,19 @@ def planned_layers(size: int, cache: Path) -> tuple[dict[str, Any], dict[str, An
     return result
 
 
+def peer_plan_map(rev: str) -> Any:
+    """Return ``plan_map`` of fibreplan's map module at git revision ``rev`` (the peer)."""
+    root = Path(__file__).resolve().parents[1]
+    text = subprocess.run(["git", "-C", str(root), "show", f"{rev}:fibreplan/maps.py"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    path = Path(tempfile.mkdtemp(prefix="fibreplan-peer-")) / "maps_peer.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("fibreplan_maps_peer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.plan_map
+
+
 def load_in_chromium(html: Path, executable: str) -> tuple[float, float, int]:
     """Return seconds to open ``html``, seconds to answer a zoom to street level, features drawn."""
     from playwright.sync_api import sync_playwright
@@ -78,14 +97,18 @@ def load_in_chromium(html: Path, executable: str) -> tuple[float, float, int]:
                        else r.abort())  # fmt: skip
             t0 = time.perf_counter()
             page.goto(html.as_uri(), wait_until="load", timeout=600_000)
-            page.wait_for_function("window.fibreplan && window.fibreplan.ready", timeout=600_000)
-            page.evaluate("1 + 1")
+            page.wait_for_function("typeof L === 'object' && document.readyState === 'complete'",
+                                   timeout=600_000)  # fmt: skip
+            page.evaluate("new Promise(done => requestAnimationFrame(() => done(1)))")
             opened = time.perf_counter() - t0
             t0 = time.perf_counter()
             drawn = page.evaluate("""() => new Promise(done => {
-                const fp = window.fibreplan, m = fp.map, c = m.getCenter();
-                m.once('moveend', () => requestAnimationFrame(() => done(fp.drawnCount())));
-                m.setView(c, 18, {animate: false});
+                const fp = window.fibreplan;
+                const m = fp ? fp.map : Object.values(window).find(v => v instanceof L.Map);
+                const count = () => fp ? fp.drawnCount()
+                    : document.querySelectorAll('.leaflet-interactive').length;
+                m.once('moveend', () => requestAnimationFrame(() => done(count())));
+                m.setView(m.getCenter(), 18, {animate: false});
             })""")
             zoomed = time.perf_counter() - t0
         finally:
@@ -98,28 +121,36 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 20_000, 100_000],
                         help="premises per synthetic town; 0 is the embedded demo")  # fmt: skip
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "fibreplan-map-scale")
+    parser.add_argument("--cache", type=Path,
+                        default=Path(tempfile.gettempdir()) / "fibreplan-map-scale")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="keep the maps in this folder")
+    parser.add_argument("--peer-rev", default="c781cc8", help="git revision of the peer map")
+    parser.add_argument("--peer-sizes", type=int, nargs="*", default=[0, 20_000])
     args = parser.parse_args(argv)
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     out = args.out or Path(tempfile.mkdtemp(prefix="fibreplan-maps-"))
     out.mkdir(parents=True, exist_ok=True)
-    print(f"{'plan':>8} {'premises':>9} {'features':>9} {'MB':>6} {'write s':>8} "
-          f"{'open s':>7} {'zoom s':>7} {'drawn':>7}")  # fmt: skip
+    peer = peer_plan_map(args.peer_rev)
+    print(f"{'map':>6} {'plan':>7} {'premises':>9} {'features':>9} {'MB':>6} {'write s':>8} "
+          f"{'open s':>7} {'zoom s':>7} {'drawn':>8}")  # fmt: skip
     for size in args.sizes:
         layers, summary = planned_layers(size, args.cache)
-        t0 = time.perf_counter()
-        html = save_map(plan_map(layers, summary=summary, title="map scale"),
-                        out / f"map_{size or 'demo'}.html")  # fmt: skip
-        write_s = time.perf_counter() - t0
-        mb = html.stat().st_size / 1e6
-        n_features = sum(len(g) for g in layers.values())
-        opened = zoomed = float("nan")
-        drawn = -1
-        if executable:
-            opened, zoomed, drawn = load_in_chromium(html, executable)
-        print(f"{size or 'demo':>8} {summary['premises_total']:>9,} {n_features:>9,} {mb:>6.1f} "
-              f"{write_s:>8.1f} {opened:>7.2f} {zoomed:>7.2f} {drawn:>7,}")  # fmt: skip
+        makers = [("new", lambda la, s=summary: plan_map(la, summary=s, title="map scale"))]
+        if size in args.peer_sizes:
+            makers.append(("peer", lambda la: peer(la, title="map scale")))
+        for name, make in makers:
+            t0 = time.perf_counter()
+            html = save_map(make(layers), out / f"map_{name}_{size or 'demo'}.html")
+            write_s = time.perf_counter() - t0
+            mb = html.stat().st_size / 1e6
+            n_features = sum(len(g) for g in layers.values())
+            opened = zoomed = float("nan")
+            drawn = -1
+            if executable:
+                opened, zoomed, drawn = load_in_chromium(html, executable)
+            print(f"{name:>6} {size or 'demo':>7} {summary['premises_total']:>9,} "
+                  f"{n_features:>9,} {mb:>6.1f} {write_s:>8.1f} {opened:>7.2f} {zoomed:>7.2f} "
+                  f"{drawn:>8,}")  # fmt: skip
     if not executable:
         print("no chromium on PATH: load times not measured (apt-get install chromium)")
 

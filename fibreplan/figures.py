@@ -126,7 +126,7 @@ def plan_figure(
         colour = _palette.cable_colour(fibres) if fibres else _palette.TRENCH["dig"][0]
         part = trenches[(size == fibres).to_numpy()]
         part.plot(ax=ax, color=colour, linewidth=0.8 + fibres**0.3 / 2, zorder=2)
-        label = f"trench, {fibres}-fibre cable" if fibres else "trench, no cable"
+        label = f"trench, {fibres}-fibre cable" if fibres else "trench, drop cables only"
         handles.append(Line2D([], [], color=colour, linewidth=2,
                               label=f"{label} ({part.length.sum() / 1000:,.2f} km)"))  # fmt: skip
     _draw_premises(ax, layers["premises"], handles)

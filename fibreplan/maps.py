@@ -233,7 +233,7 @@ _LABELS = {
     "premises": "Premises",
     "headend": "Headend",
 }
-_POINT_RADIUS = {"chambers": 3, "cabinets": 8, "cabinet_areas": 10, "dps": 6, "premises": 5}
+_POINT_RADIUS = {"chambers": 3, "cabinets": 8, "cabinet_areas": 10, "dps": 5, "premises": 4}
 
 # Bottom to top: lines under points, the headend on top of everything.
 _DRAW_ORDER = ("streets", "trenches", "cables", "drops", "chambers", "cabinet_areas",
@@ -251,9 +251,10 @@ _LEGEND_TEMPLATE = """
     legend.onAdd = function () {
         var div = L.DomUtil.create("div", "leaflet-control-layers fibreplan-legend");
         div.style.padding = "6px 8px";
-        div.style.font = "12px/1.4 sans-serif";
+        div.style.font = "11px/1.3 sans-serif";
         div.style.background = "rgba(255, 255, 255, 0.92)";
-        div.style.maxHeight = "60vh";
+        div.style.maxHeight = "45vh";
+        div.style.maxWidth = "420px";
         div.style.overflowY = "auto";
         div.innerHTML = {{ this.legend_html|tojson }};
         L.DomEvent.disableClickPropagation(div);
@@ -804,8 +805,10 @@ def plan_map(
         logger.warning("plan_map: no non-empty layers to draw; the map is empty")
 
     legend += _legend_extras(prepared, summary)
-    heading = f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(title)}</div>"
-    m.add_child(_macro(_LEGEND_TEMPLATE, legend_html=heading + "".join(legend)))
+    # a <details> element: the reader can fold the legend away to see the map under it
+    heading = f"<summary style='font-weight:bold;cursor:pointer'>{html.escape(title)}</summary>"
+    body = f"<details open>{heading}{''.join(legend)}</details>"
+    m.add_child(_macro(_LEGEND_TEMPLATE, legend_html=body))
     m.add_child(_macro(_TOOLTIP_CSS_TEMPLATE))
     m.add_child(_macro(_ATTRIBUTION_TEMPLATE, text=OSM_ATTRIBUTION))
     plugins.Fullscreen(position="topright").add_to(m)
