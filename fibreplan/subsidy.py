@@ -63,6 +63,7 @@ __all__ = [
     "bid_facts",
     "bid_lines",
     "bid_options_from_cli",
+    "bid_tree",
     "cost_shares",
     "eligible_mask",
     "join_status",
@@ -1122,3 +1123,35 @@ def bid_options_from_cli(opts: dict[str, Any]) -> BidOptions | None:
         phase_budget_gbp=opts.get("phase_budget"),
         rules=rules,
     )
+
+
+def bid_tree(plan: Any) -> tuple[RootedTree, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return a bid plan's rooted tree with its target and all premises per node.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan with a bid (``plan.bid``).
+
+    Returns
+    -------
+    tree : RootedTree
+        The plan's tree rooted at its headend(s) (a virtual root last), each
+        node's step cost priced with ``plan.bid.per_premises_gbp``.
+    target : numpy.ndarray of int64
+        Target premises (eligible, or all when no status is known) per node.
+    premises : numpy.ndarray of int64
+        Premises passed per node.
+
+    Raises
+    ------
+    InputValidationError
+        If the plan has no bid.
+    """
+    if plan.bid is None:
+        msg = "bid_tree: the plan has no bid; plan with bid=BidOptions(...)."
+        raise InputValidationError(msg)
+    tree, count = _plan_tree(plan, plan.bid.per_premises_gbp)
+    node = plan.trench_graph.premises_node
+    mask = plan.bid.eligible if plan.bid.target == "eligible" else np.ones(node.size, dtype=bool)
+    return tree, _node_counts(node, mask, count.size), count
