@@ -624,7 +624,11 @@ def _read_vector(path: Path, *, name: str) -> _Content:
     try:
         gdf = gpd.read_file(path, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
-        msg = f"{name}: could not read '{path}' as a vector file: {err}"
+        reason = str(err).split(";")[0].rstrip(".")  # GDAL's first sentence, not its driver tips
+        msg = (
+            f"{name}: could not read '{path}' as a vector file ({reason}); give a GeoPackage, "
+            "GeoJSON, Shapefile or FlatGeobuf layer, a CSV, or an OSM file (.osm, .osm.pbf)."
+        )
         raise InputValidationError(msg) from err
     return _Content(gdf, gdf, buildings=False, label=path.name, node=True)
 
@@ -1140,7 +1144,10 @@ def _csv_coordinates(
 def _read_csv_points(path: Path, *, name: str, columns: CsvColumns) -> gpd.GeoDataFrame:
     try:
         df = pd.read_csv(path, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+    except pd.errors.EmptyDataError as err:
+        msg = f"{name}: CSV '{path}' is empty; give a header row and one row per premises."
+        raise InputValidationError(msg) from err
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
         msg = f"{name}: could not read CSV '{path}': {err}"
         raise InputValidationError(msg) from err
     xcol, ycol, crs = _csv_coordinates(df.columns, columns, name=name, label=path.name)
