@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -316,3 +318,34 @@ def test_toy_phases_dig_once_and_add_up(tmp_path, simple_costs) -> None:
     assert layer.loc[layer["status"] == "connected", "phase"].notna().all()
     # a premises is passed in the phase that digs its trench, or later never
     assert layer["phase"].min() == 1
+
+
+def test_cli_writes_the_bid_files(tmp_path, capsys) -> None:
+    from fibreplan.cli import main
+
+    streets, premises, release = _toy_inputs(tmp_path)
+    streets.to_file(tmp_path / "streets.gpkg")
+    premises.to_file(tmp_path / "premises.gpkg")
+    out = tmp_path / "out"
+    code = main([
+        "plan", "--streets", str(tmp_path / "streets.gpkg"),
+        "--premises", str(tmp_path / "premises.gpkg"), "--status", str(release),
+        "--eligible-only", "--phases", "2", "--out", str(out), "-q", "--no-basemap",
+    ])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "3 White, 2 Grey/Black, 1 Under Review, 1 unknown (1 UPRNs not joined)" in printed
+    assert "phase 2" in printed
+    frontier = pd.read_csv(out / "frontier.csv")
+    assert frontier["spend_gbp"].is_monotonic_increasing
+    assert frontier["premises_passed"].is_monotonic_increasing
+    assert (frontier["best_premises_passed"] >= frontier["premises_passed"]).all()
+    phases_csv = pd.read_csv(out / "phases.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    assert phases_csv["spend_gbp"].sum() == pytest.approx(summary["cost_build_gbp"], abs=0.02)
+    assert (out / "frontier.png").stat().st_size > 1000
+    assert summary["premises_eligible_passed"] == 3
+    assert main(["plan", "--streets", str(tmp_path / "streets.gpkg"), "--premises",
+                 str(tmp_path / "premises.gpkg"), "--status", str(tmp_path / "nope.csv"),
+                 "--out", str(tmp_path / "o2"), "-q"]) == 2  # fmt: skip
+    assert "nope.csv" in capsys.readouterr().err
