@@ -786,7 +786,8 @@ def _plan_tree(plan: Any, per_premises_gbp: float) -> tuple[RootedTree, npt.NDAr
     cost = np.r_[tg.edge_cost_gbp[rows], np.zeros(heads.size)]
     passed = tg.premises_node >= 0
     count = np.bincount(tg.premises_node[passed], minlength=n).astype(np.int64)
-    return RootedTree.build(edges, cost, n - 1, count * per_premises_gbp), count
+    node_cost = count.astype(np.float64) * per_premises_gbp
+    return RootedTree.build(edges, cost, n - 1, node_cost), count
 
 
 def _node_counts(
@@ -931,8 +932,9 @@ def apply_bid(plan: Any, options: BidOptions, facts: StatusJoin, *, replan: Repl
     tree, count = _plan_tree(plan, per)
     node = plan.trench_graph.premises_node
     target = _node_counts(node, target_mask, count.size)
-    anchors = _node_counts(node, anchor_mask(plan.premises_input), count.size)
-    anchors = anchors if options.anchors_first else None
+    anchors: npt.NDArray[np.int64] | None = None
+    if options.anchors_first:
+        anchors = _node_counts(node, anchor_mask(plan.premises_input), count.size)
     full = frontier(tree, target, count, anchors=anchors)
     exact = budget_table(tree, target)
     reference = _reference(exact, full)

@@ -349,3 +349,23 @@ def test_cli_writes_the_bid_files(tmp_path, capsys) -> None:
                  str(tmp_path / "premises.gpkg"), "--status", str(tmp_path / "nope.csv"),
                  "--out", str(tmp_path / "o2"), "-q"]) == 2  # fmt: skip
     assert "nope.csv" in capsys.readouterr().err
+
+
+def test_anchors_required_and_built_first(tmp_path, simple_costs) -> None:
+    import shapely
+
+    import fibreplan
+    from fibreplan.subsidy import BidOptions
+
+    streets, premises, release = _toy_inputs(tmp_path)
+    premises["class"] = np.where(premises["premises_id"] == "G2", "public", "residential")
+    p = fibreplan.plan(
+        streets, premises, headend=shapely.Point(X0, Y0), costs=simple_costs,
+        bid=BidOptions(status=release, eligible_only=True, anchors_first=True, phases=3),
+    )  # fmt: skip
+    layer = p.premises.set_index("premises_id")
+    assert layer.loc["G2", "status"] == "connected"  # the anchor is required (Grey/Black)
+    assert layer.loc["G2", "phase"] == 1  # and built in the first phase
+    assert not layer.loc["G2", "eligible"]  # still not subsidisable
+    # the dearer branch-3 premises W2 (GBP 39,000 alone) comes after the anchor's branch
+    assert layer.loc["W2", "phase"] > 1
