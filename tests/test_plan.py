@@ -12,6 +12,7 @@ import pytest
 import shapely
 
 import fibreplan
+from fibreplan.export import BID_FILES
 from fibreplan.export import FILES
 
 
@@ -163,7 +164,8 @@ def test_demo_design_invariants(demo_plan):
 
 def test_demo_outputs_read_back(tmp_path, demo_plan):
     paths = demo_plan.save(tmp_path)
-    assert {p.name for p in paths.values()} == set(FILES.values())
+    # every file of the contract; the bid's frontier and phases only for a plan with a bid
+    assert {p.name for p in paths.values()} == {FILES[k] for k in FILES if k not in BID_FILES}
     s = json.loads(paths["summary"].read_text())
     for key in ("premises_total", "premises_connected", "premises_unreachable", "trench_m",
                 "drop_m", "cost_total_gbp", "cost_per_premises_passed_gbp", "crs", "headend",
@@ -254,7 +256,8 @@ def test_layers_are_the_contract(streets, premises, headend):
         plan_layers(p, names=["nope"])
     trenches = p.layers()["trenches"]
     assert list(trenches.columns) == ["edge_id", "length_m", "cost_gbp", "kind", "dug", "surface",
-                                      "side", "street_name", "highway", "geometry"]  # fmt: skip
+                                      "side", "street_name", "highway", "headend_id",
+                                      "geometry"]  # fmt: skip
     head = p.layers()["headend"].iloc[0]
     assert (head.lon, head.lat) == pytest.approx(
         (p.summary["headend"]["lon"], p.summary["headend"]["lat"]), abs=1e-6
