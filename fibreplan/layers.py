@@ -75,7 +75,10 @@ def premises_layer(plan: Plan) -> gpd.GeoDataFrame:
         ``reason``, ``drop_m`` (NaN if unreachable), ``crosses_road``,
         ``node``, ``dp_id`` and ``cabinet_id`` (nullable ``Int64``: NULL if
         unreachable), ``loss_db``
-        (NaN if unreachable), ``loss_violation`` and ``loss_fix``.
+        (NaN if unreachable), ``loss_violation`` and ``loss_fix``; with a bid
+        (``plan.bid``) also ``subsidy_status``, ``eligible``,
+        ``voucher_eligible``, ``voucher_gbp``, ``subsidy_gap_gbp`` and
+        ``phase`` (NULL if not passed), see :mod:`fibreplan.subsidy`.
     """
     tg, design = plan.trench_graph, plan.design
     reach = tg.premises_node >= 0
