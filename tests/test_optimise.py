@@ -494,3 +494,20 @@ def test_import_optimise_loads_no_networkx():
     code = "import sys, fibreplan.optimise; print('networkx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("method", ["exact", "auto", "heuristic"])
+def test_street_pieces_apart_from_every_terminal(method: str) -> None:
+    # a 3x3 grid with terminals at its corners and, apart, a K4 no terminal reaches (a piece
+    # of street cut off by an area's edge): the distance test once indexed by -9999 there
+    grid = [(0, 1), (1, 2), (3, 4), (4, 5), (6, 7), (7, 8), (0, 3), (3, 6), (1, 4), (4, 7),
+            (2, 5), (5, 8)]  # fmt: skip
+    k4 = [(9, 10), (9, 11), (9, 12), (10, 11), (10, 12), (11, 12)]
+    w = [1.0, 1.5, 1.25, 1.0, 2.0, 1.0, 1.0, 1.5, 1.0, 1.25, 2.0, 1.0] + [1.0] * 6
+    u, v = zip(*(grid + k4), strict=True)
+    A = sp.coo_array((w, (u, v)), shape=(13, 13)).tocsr()
+    t = np.array([0, 2, 6, 8])
+    alone = steiner_tree_csr(A[:9, :9], t, method="exact")
+    res = steiner_tree_csr(A, t, method=method)
+    assert res.cost == pytest.approx(alone.cost)
+    assert res.edges.max() < 9

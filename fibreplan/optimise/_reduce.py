@@ -223,7 +223,9 @@ def _distance_network_mst(
     )
     pos = np.full(A.shape[0], -1, dtype=np.int64)
     pos[t] = np.arange(t.size)
-    bu, bv = pos[src[eu]], pos[src[ev]]
+    # src is -9999 at nodes no terminal reaches (street pieces apart from every terminal)
+    bu = np.where(src[eu] >= 0, pos[np.maximum(src[eu], 0)], -1)
+    bv = np.where(src[ev] >= 0, pos[np.maximum(src[ev], 0)], -1)
     cross = (bu >= 0) & (bv >= 0) & (bu != bv)
     w = dist[eu[cross]] + ew[cross] + dist[ev[cross]]
     D = canonical_csr(sp.coo_array((w, (bu[cross], bv[cross])), shape=(t.size, t.size)))
