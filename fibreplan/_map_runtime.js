@@ -99,6 +99,7 @@
     layer.parts.forEach(function (part) {
       count += part.n;
       if (part.detail) { detail = true; return; }
+      if (layer.summary) { return; }  // drawn by its zoom toggle below
       for (var i = 0; i < part.n; i++) { group.addLayer(feature(layer, part, i)); }
     });
     var entry = {group: group, count: count, detail: detail, parts: layer.parts,
@@ -111,6 +112,22 @@
     if (detail) {
       map.on("moveend", function () { refreshDetail(entry); });
       group.on("add", function () { refreshDetail(entry); });
+    }
+    if (layer.summary) {  // a summary of the detail layers: only below the detail zoom
+      var toggle = function () {
+        var below = map.getZoom() < data.detail_zoom;
+        entry.parts.forEach(function (part) {
+          if (!part.layers) {
+            part.layers = [];
+            for (var i = 0; i < part.n; i++) { part.layers.push(feature(layer, part, i)); }
+          }
+          part.layers.forEach(function (f) {
+            if (below) { group.addLayer(f); } else { group.removeLayer(f); }
+          });
+        });
+      };
+      map.on("zoomend", toggle);
+      toggle();
     }
     if (layer.show) { group.addTo(map); }
     overlays[layer.label] = group;

@@ -14,11 +14,13 @@ integers of 1e-6 degree, about 0.1 m, from an origin; text columns
 dictionary-encoded; every text HTML-escaped in Python) and drawn by a small
 script (``_map_runtime.js``) with one Leaflet layer per feature, on a canvas
 above 10,000 features. On a large plan (more than 20,000 premises, drops,
-chambers and DPs together) connected premises, drops, chambers and DPs are drawn
-only from zoom 16 on and only in the ~500 m cells in view, and a "cabinet
-areas" layer summarises them below that zoom; premises with problems
-(unreachable, over the optical budget) are always drawn. Measured by
-``benchmarks/map_scale.py``.
+chambers and DPs together) connected premises, drops, chambers, DPs and cables
+are drawn only from zoom 16 on and only in the ~500 m cells in view; below that
+zoom a "cabinet areas" layer summarises the premises (green, or orange where
+some are over the optical budget), streets and trenches are merged
+non-interactive lines (trench width still by fibres), and premises with
+problems (unreachable, over the budget) are drawn unless there are more than
+5,000 of them. Measured by ``benchmarks/map_scale.py``.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ _DETAIL_ZOOM = 16
 _CELL_DEG = 0.005  # grid cell of the detail layers, degrees (~500 m)
 _MAX_GENERIC_FIELDS = 10
 _DETAIL_LAYERS = ("premises", "drops", "chambers", "dps")
-_OVERVIEW_LAYERS = ("streets", "trenches", "cables")  # merged lines below _DETAIL_ZOOM
+# merged, non-interactive lines below _DETAIL_ZOOM (cables only from it: below it the
+# trench widths show the fibres)
+_OVERVIEW_LAYERS = ("streets", "trenches")
 _PROBLEM_LIMIT = 5_000  # premises with problems above this are drawn from _DETAIL_ZOOM on
 _LONG_TEXT = ("loss_fix",)  # left out of a large map's tooltips (kept in the GeoPackage)
 #: Input columns of the premises drawn as their own (hidden) layers when present.
@@ -233,11 +237,11 @@ _LABELS = {
     "premises": "Premises",
     "headend": "Headend",
 }
-_POINT_RADIUS = {"chambers": 3, "cabinets": 8, "cabinet_areas": 10, "dps": 5, "premises": 4}
+_POINT_RADIUS = {"chambers": 3, "cabinets": 8, "cabinet_areas": 9, "dps": 5, "premises": 4}
 
 # Bottom to top: lines under points, the headend on top of everything.
-_DRAW_ORDER = ("streets", "trenches", "cables", "drops", "chambers", "cabinet_areas",
-               "cabinets", "dps", "premises", *_THEMES, "headend")  # fmt: skip
+_DRAW_ORDER = ("streets", "trenches", "cables", "drops", "chambers", "cabinets",
+               "cabinet_areas", "dps", "premises", *_THEMES, "headend")  # fmt: skip
 
 _HEADEND_HTML = (
     '<div class="fibreplan-headend" style="font-size:28px;line-height:28px;color:#111;'
@@ -506,7 +510,6 @@ def _plain_parts(name: str, gdf: gpd.GeoDataFrame) -> list[_Part]:
         "chambers": _point_style(_palette.CHAMBER[0], fill=_palette.CHAMBER[1], weight=2),
         "cabinets": _point_style(_palette.CABINET[0], fill=_palette.CABINET[1], weight=2),
         "dps": _point_style(_palette.DP[0], fill=_palette.DP[1], weight=3),
-        "cabinet_areas": _point_style("#1b2631", fill="#f4d03f", weight=1),
     }
     style = styles.get(name)
     if style is None:
@@ -515,7 +518,22 @@ def _plain_parts(name: str, gdf: gpd.GeoDataFrame) -> list[_Part]:
     return [_Part(None, dict(style), gdf)]
 
 
+def _area_parts(gdf: gpd.GeoDataFrame) -> list[_Part]:
+    """Split the cabinet areas into those with and without premises over the optical budget."""
+    over = gdf["over_budget"].fillna(0).to_numpy() > 0
+    keys = pd.Series(np.where(over, "over_budget", "connected"), index=gdf.index)
+    colours = _palette.PREMISES
+    return _by_category(gdf, keys, {
+        "connected": ("no premises over the optical budget",
+                      _point_style("#1b2631", fill=colours["connected"], weight=1)),
+        "over_budget": ("premises over the optical budget",
+                        _point_style("#1b2631", fill=colours["over_budget"], weight=1)),
+    })  # fmt: skip
+
+
 def _parts(name: str, gdf: gpd.GeoDataFrame) -> list[_Part]:
+    if name == "cabinet_areas":
+        return _area_parts(gdf)
     if name == "premises":
         return _premises_parts(gdf)
     if name in _THEMES:
@@ -636,8 +654,9 @@ def _gated(name: str, part: _Part, *, large: bool) -> tuple[bool, bool]:
 
     On a large map, connected premises, drops, chambers and DPs are detail (the
     cabinet areas summarise them below the zoom); premises with problems are
-    detail only when there are more than ``_PROBLEM_LIMIT`` of them; streets,
-    trenches and cables are merged, non-interactive lines below the zoom.
+    detail only when there are more than ``_PROBLEM_LIMIT`` of them; cables
+    are detail (the trench widths show the fibres below the zoom); streets and
+    trenches are merged, non-interactive lines below the zoom.
     """
     if not large:
         return False, False
@@ -645,7 +664,7 @@ def _gated(name: str, part: _Part, *, large: bool) -> tuple[bool, bool]:
         return True, True
     if name == "premises" and part.label != "connected":
         return len(part.gdf) > _PROBLEM_LIMIT, False
-    return name in _DETAIL_LAYERS or name in _THEMES, False
+    return name in _DETAIL_LAYERS or name in _THEMES or name == "cables", False
 
 
 def _layer_records(
@@ -681,6 +700,7 @@ def _layer_records(
             "id": name,
             "label": html.escape(label),
             "show": name not in _THEMES,
+            "summary": name == "cabinet_areas",  # drawn only below the detail zoom
             "fields": [[f.column, html.escape(f.alias)] for f in fields],
             "popup": [[f.column, html.escape(f.alias)] for f in popup],
             "parts": [
@@ -771,9 +791,9 @@ def plan_map(
     Coordinates are written as integers of 1e-6 degree (WGS84, about 0.1 m)
     from an origin; every text from the data is HTML-escaped before it is
     written. Above 20,000 premises, drops, chambers and DPs together, the
-    connected premises, drops, chambers and DPs are drawn from zoom 16 on in
-    the cells in view, with a "cabinet areas" layer below it (see the module
-    docstring); premises with problems are always drawn.
+    connected premises, drops, chambers, DPs and cables are drawn from zoom
+    16 on in the cells in view, with a "cabinet areas" layer below it (see the
+    module docstring).
     """
     fm = _import_folium()
     from offlinefolium import plugins
