@@ -481,3 +481,54 @@ def test_saved_plan_map_matches_its_geopackage_in_chromium(tmp_path: Path) -> No
     assert page_errors == []
     assert blocked == []  # no basemap: not even tiles
     assert _pixel_spread(shot) > 10
+
+
+@pytest.mark.browser
+def test_large_map_draws_details_only_when_zoomed_in_chromium(tmp_path: Path, monkeypatch) -> None:
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import fibreplan.maps as maps
+
+    monkeypatch.setattr(maps, "_DETAIL_LIMIT", 5)  # the synthetic plan counts as large
+    layers = _synthetic_plan()
+    layers["premises"]["cabinet_id"] = pd.array([0, 0, None, 0], dtype="Int64")
+    layers["premises"]["loss_violation"] = [False, True, False, False]
+    layers["cabinets"] = gpd.GeoDataFrame(
+        {"cabinet_id": [0]}, geometry=[Point(E0 + 50, N0)], crs="EPSG:27700"
+    )
+    html_path = save_map(plan_map(layers, basemap=False), tmp_path / "large.html")
+    blocked: list[str] = []
+    page_errors: list[str] = []
+    drawn = (
+        "Object.fromEntries(Object.entries(fibreplan.layers).map("
+        "([k, v]) => [k, v.group.getLayers().length]))"
+    )
+    zoom_to = """z => new Promise(done => { const m = fibreplan.map;
+        m.once('moveend', () => done(m.getZoom())); m.setView(m.getCenter(), z, {animate: false});
+    })"""
+    with sync_api.sync_playwright() as pw:
+        browser, page = _open(pw, executable, html_path, blocked, page_errors)
+        try:
+            assert page.evaluate(zoom_to, 18) == 18
+            near = page.evaluate(drawn)
+            assert page.evaluate(zoom_to, 13) == 13
+            far = page.evaluate(drawn)
+            merged = page.evaluate(
+                "fibreplan.layers.trenches.group.getLayers().every("
+                "l => l.options.interactive === false)"
+            )
+        finally:
+            browser.close()
+    assert page_errors == []
+    # zoomed in: every premises, drop and trench as itself; no cabinet-area summary
+    assert near["premises"] == 4
+    assert near["drops"] == 3
+    assert near["trenches"] == 3
+    assert near["cabinet_areas"] == 0
+    # zoomed out: the problems (over budget, unreachable) and the cabinet area only;
+    # the trenches as merged, non-interactive lines (one per kind and width), no drops
+    assert far["premises"] == 2
+    assert far["drops"] == 0
+    assert far["cabinet_areas"] == 1
+    assert far["trenches"] == 3
+    assert merged
