@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import shapely
+from scipy.sparse import csgraph
 
 from fibreplan._errors import CRSError
 from fibreplan._errors import InputValidationError
@@ -550,20 +551,30 @@ def _replan(
     premises_reason: npt.NDArray[np.str_],
     rows: npt.NDArray[np.int64],
 ) -> Plan:
-    """Re-design and re-cost a plan on part of its tree (a budget plan, one headend)."""
-    if p.trench_graph.headends.size > 1:
-        msg = "--budget plans from one headend only; give one --exchange (or none)."
-        raise InputValidationError(msg)
+    """Re-design and re-cost a plan on part of its tree (a budget plan; rows in tree order)."""
     tg = dataclasses.replace(
         p.trench_graph, premises_node=premises_node, premises_reason=premises_reason
     )
+    cost = float(tg.edge_cost_gbp[rows].sum())
+    # a valid bound for the smaller tree: the dearest premises' shortest path from a headend
+    served = premises_node[premises_node >= 0]
+    dist = csgraph.dijkstra(tg.csr(), indices=tg.headends, min_only=True)
+    bound = min(cost, float(dist[served].max())) if served.size else 0.0
     tree = dataclasses.replace(
-        p.tree, edges=np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]),
-        cost=float(tg.edge_cost_gbp[rows].sum()), lower_bound=0.0, optimal=False,
+        p.tree, edges=np.column_stack([tg.edge_u[rows], tg.edge_v[rows]]), cost=cost,
+        lower_bound=bound, optimal=False, method=f"{p.tree.method}, cut to the budget",
     )  # fmt: skip
-    ids = p.headends.ids[:1] if p.headends is not None else ("H1",)
+    a = p.headends
+    forest = None
+    if a is not None and len(a.ids) > 1:  # several headends: the forest's part on these rows
+        edge_root = a.edge[np.isin(p.tree_edge_rows, rows)]
+        node_root = np.full(tg.n_nodes, -1, dtype=np.int64)
+        node_root[tg.edge_u[rows]] = node_root[tg.edge_v[rows]] = edge_root
+        node_root[a.nodes] = np.arange(len(a.ids))
+        forest = Forest(tree=tree, roots=a.nodes, edge_root=edge_root, node_root=node_root)
+    ids = a.ids if a is not None else ("H1",)
     design, assignment = _design(
-        tg, rows, None, ids, rules=p.rules, max_drop_m=p.trench_rules.max_drop_m
+        tg, rows, forest, ids, rules=p.rules, max_drop_m=p.trench_rules.max_drop_m
     )
     quantities = plan_quantities(tg, rows, design, premises=p.premises_input, streets=p.streets)
     return dataclasses.replace(
