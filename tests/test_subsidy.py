@@ -369,3 +369,30 @@ def test_anchors_required_and_built_first(tmp_path, simple_costs) -> None:
     assert not layer.loc["G2", "eligible"]  # still not subsidisable
     # the dearer branch-3 premises W2 (GBP 39,000 alone) comes after the anchor's branch
     assert layer.loc["W2", "phase"] > 1
+
+
+def test_budget_plan_from_two_headends(tmp_path, simple_costs) -> None:
+    import shapely
+
+    import fibreplan
+    from fibreplan.subsidy import BidOptions
+
+    streets, premises, release = _toy_inputs(tmp_path)
+    heads = [shapely.Point(X0, Y0), shapely.Point(X0 + 300, Y0 + 100)]
+    full = fibreplan.plan(
+        streets, premises, headend=heads, costs=simple_costs,
+        bid=BidOptions(status=release, eligible_only=True),
+    )  # fmt: skip
+    budget = 0.7 * full.costing.build_gbp
+    p = fibreplan.plan(
+        streets, premises, headend=heads, costs=simple_costs,
+        bid=BidOptions(status=release, eligible_only=True, budget_gbp=budget, phases=2),
+    )  # fmt: skip
+    s = p.summary
+    assert s["cost_build_gbp"] <= budget
+    assert 0 < s["premises_eligible_passed"] < full.summary["premises_eligible_passed"]
+    opt = s["optimiser"]
+    assert opt["method"].endswith("cut to the budget")
+    assert not opt["proven_optimal"]
+    assert 0 < opt["lower_bound_gbp"] <= opt["tree_cost_gbp"]
+    assert sum(ph["spend_gbp"] for ph in s["phases"]) == pytest.approx(s["cost_build_gbp"])
