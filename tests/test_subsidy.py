@@ -396,3 +396,32 @@ def test_budget_plan_from_two_headends(tmp_path, simple_costs) -> None:
     assert not opt["proven_optimal"]
     assert 0 < opt["lower_bound_gbp"] <= opt["tree_cost_gbp"]
     assert sum(ph["spend_gbp"] for ph in s["phases"]) == pytest.approx(s["cost_build_gbp"])
+
+
+def test_status_column_in_the_premises_and_funding_file(tmp_path) -> None:
+    from fibreplan.subsidy import BidOptions
+    from fibreplan.subsidy import bid_facts
+    from fibreplan.subsidy import bid_options_from_cli
+
+    premises = pd.DataFrame({
+        "premises_id": ["a", "b", "c"],
+        "subsidy_control_status": ["Gigabit White", "", "gigabit  under review"],
+        "current_gigabit": ["false", "", "true"],
+    })  # fmt: skip
+    facts = bid_facts(BidOptions(), premises)
+    assert facts.status.tolist() == ["white", "unknown", "under_review"]
+    np.testing.assert_array_equal(facts.current_gigabit, [0.0, np.nan, 1.0])
+    assert bid_facts(BidOptions(), premises[["premises_id"]]).counts()["unknown"] == 3
+
+    assert bid_options_from_cli({"status": None, "budget": None}) is None
+    toml = tmp_path / "funding.toml"
+    toml.write_text("[funding]\nvoucher_rule_set = 2022\nvoucher_cap_gbp = 1500.0\n")
+    opts = bid_options_from_cli({"funding": str(toml), "phases": 2})
+    assert opts is not None
+    assert (opts.rules.voucher_rule_set, opts.rules.voucher_cap_gbp) == (2022, 1500.0)
+    assert opts.phases == 2
+    toml.write_text("[funding]\nvoucher_rule_set = 2023\n")
+    with pytest.raises(CostFileError, match="voucher_rule_set"):
+        bid_options_from_cli({"funding": str(toml)})
+    with pytest.raises(InputValidationError, match="not both"):
+        BidOptions(phases=2, phase_budget_gbp=1000.0)
