@@ -56,7 +56,8 @@ def _headend_id(plan: Plan, part: str) -> pd.Series:
         ids = np.array(["H1"], dtype=object)
     else:
         index, ids = getattr(a, part), np.array(a.ids, dtype=object)
-    values = np.where(index >= 0, ids[np.maximum(index, 0)], None)
+    values = ids[np.maximum(index, 0)]
+    values[index < 0] = None
     return pd.Series(values, dtype="string").array
 
 
@@ -408,8 +409,15 @@ def map_layers(
     Returns
     -------
     dict of str to geopandas.GeoDataFrame
-        ``layers`` and ``streets`` (:func:`street_layer`: every input street,
-        so that a map without basemap tiles still shows where the plan is).
+        ``layers``, with each premises' ``cost_share_gbp`` (its share of the
+        plan's cost, :func:`fibreplan.bid.premises_costs`) added to ``premises``,
+        and ``streets`` (:func:`street_layer`: every input street, so that a map
+        without basemap tiles still shows where the plan is).
     """
-    built = plan_layers(plan) if layers is None else layers
+    from fibreplan.bid import premises_costs
+
+    built = dict(plan_layers(plan) if layers is None else layers)
+    if "premises" in built:
+        shares = premises_costs(plan)["cost_share_gbp"].to_numpy()
+        built["premises"] = built["premises"].assign(cost_share_gbp=shares)
     return {**built, "streets": street_layer(plan)}

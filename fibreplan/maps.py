@@ -216,6 +216,7 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _Field("dp_id", "DP"),
         _Field("cabinet_id", "Cabinet"),
         _Field("loss_db", "Loss (dB)", _fmt_number(".2f")),
+        _Field("cost_share_gbp", "Cost share (£)", _num0),
         _Field("loss_fix", "Suggested fix"),
     ),
     "headend": (
