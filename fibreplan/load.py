@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -223,6 +224,9 @@ def _download(query: str | Sequence[float]) -> tuple[nx.MultiDiGraph, gpd.GeoDat
     if isinstance(query, str) and not query.strip():
         msg = "fetch: give a place name (e.g. 'Ketton, Rutland, UK') or a bbox."
         raise InputValidationError(msg)
+    where: Any  # a place name or a (west, south, east, north) box
+    graph: Callable[..., Any]
+    features: Callable[..., Any]
     if isinstance(query, str):
         graph, features, where = ox.graph_from_place, ox.features_from_place, query
     else:

@@ -442,7 +442,7 @@ def _load(
     return gdf_streets, gdf_premises, inputs
 
 
-def _headend_arg(headend: object, *, crs: object) -> tuple[Any, tuple[str, ...]]:
+def _headend_arg(headend: object, *, crs: Any) -> tuple[Any, tuple[str, ...]]:
     """Return the headend(s) as :func:`build_trench_graph` takes them, and their ids."""
     one = (
         headend is None

@@ -1079,12 +1079,12 @@ def _headend_points(
         not headend or isinstance(headend[0], shapely.Point | list | tuple)
     )
     if not several:
-        pt, how = _headend_point(headend, crs)  # type: ignore[arg-type]
+        pt, how = _headend_point(headend, crs)
         return (None if pt is None else [pt]), how
     if not headend:
         msg = "headend: an empty list of headends; give at least one point."
         raise InputValidationError(msg)
-    found = [_headend_point(h, crs) for h in headend]  # type: ignore[arg-type]
+    found = [_headend_point(h, crs) for h in headend]
     how = found[0][1] if len(found) == 1 else f"given by the user: {len(found)} headends"
     return [pt for pt, _ in found if pt is not None], how
 
