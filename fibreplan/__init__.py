@@ -21,7 +21,11 @@ alone, and :func:`plan` runs them in order. Each stage's input and output:
   :class:`Costing`: bill of quantities, total with a low/high range, GBP per
   premises passed.
 - ``plan``: runs the stages -> :class:`Plan`, the record of every stage's
-  result.
+  result; without a headend, OLT sites are proposed on the routed tree when
+  one cannot keep every premises within the optical budget (``_sites``).
+- ``distributed``: a large study split into areas, each planned on Dask
+  distributed, joined by a backbone -> ``AreasPlan`` (one set of layers, one
+  summary with ``areas``).
 - outputs (``layers``, ``summary``, ``export``, ``maps``): a :class:`Plan` ->
   GeoDataFrame layers, the summary, ``summary.json``, ``plan.gpkg``,
   ``map.html``.
