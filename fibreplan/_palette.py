@@ -19,6 +19,7 @@ __all__ = [
     "HEADEND",
     "PREMISES",
     "STREET",
+    "SUBSIDY",
     "TRENCH",
     "cable_colour",
     "category_colours",
@@ -50,6 +51,18 @@ CABINET = ("#1b2631", "#f4d03f")
 DP = ("#6c3483", "#ffffff")
 CHAMBER = ("#555555", "#ffffff")
 HEADEND = ("#111111", "#111111")
+
+#: Premises by subsidy-control status (fibreplan.subsidy): white (eligible) drawn white with
+#: a dark ring, grey/black areas in greys, under review amber, unknown pale blue.
+SUBSIDY = {
+    "white": "#ffffff",
+    "grey_black": "#525252",
+    "grey": "#969696",
+    "black": "#252525",
+    "under_review": "#e6ab02",
+    "unknown": "#c6dbef",
+    "(none)": "#d9d9d9",
+}
 
 #: Lines without categories.
 DROP = "#555555"

@@ -468,10 +468,17 @@ def _premises_parts(gdf: gpd.GeoDataFrame) -> list[_Part]:
 
 
 def _theme_parts(gdf: gpd.GeoDataFrame, column: str) -> list[_Part]:
+    """Split premises by an input column (subsidy status, phase): one colour per value."""
     keys = gdf[column].astype("string").fillna("(none)")
-    values = sorted(keys.unique().tolist())
-    colours = _palette.category_colours(values)
-    return _by_category(gdf, keys, {v: (v, _point_style(colours[v])) for v in values})
+    values = sorted(keys.unique().tolist(), key=lambda v: (not v.isdigit(), int(v) if
+                                                            v.isdigit() else 0, v))  # fmt: skip
+    colours = _palette.category_colours([v for v in values if v != "(none)"])
+    none = {"(none)": _palette.SUBSIDY["(none)"]}
+    known = _palette.SUBSIDY if column == "subsidy_status" else none
+    colours.update({v: c for v, c in known.items() if v in values})
+    return _by_category(
+        gdf, keys, {v: (v, _point_style("#333333", fill=colours[v], weight=1)) for v in values}
+    )
 
 
 def _fibre_weights(fibres: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

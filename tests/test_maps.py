@@ -217,7 +217,13 @@ def test_subsidy_status_and_phase_are_layers_when_present() -> None:
     assert not ids["subsidy_status"]["show"]
     values = [v for p in ids["subsidy_status"]["parts"] for v in _column(p, "subsidy_status")]
     assert sorted(values) == ["black", "grey", "white", "white"]
-    assert len(ids["phase"]["parts"]) == 2
+    by_status = {_column(p, "subsidy_status")[0]: p["style"]["fillColor"]
+                 for p in ids["subsidy_status"]["parts"]}
+    assert by_status["white"] == _palette.SUBSIDY["white"]
+    layers["premises"]["phase"] = pd.array([10, 2, None, 1], dtype="Int64")
+    phases = {layer["id"]: layer for layer in _data(_html(layers))["layers"]}["phase"]
+    # phases in number order (10 after 2), premises in no phase last
+    assert [_column(p, "phase")[0] for p in phases["parts"]] == ["1", "2", "10", ""]
 
 
 def test_large_plans_draw_details_from_a_zoom_level(monkeypatch) -> None:
