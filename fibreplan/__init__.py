@@ -26,9 +26,9 @@ alone, and :func:`plan` runs them in order. Each stage's input and output:
 - ``distributed``: a large study split into areas, each planned on Dask
   distributed, joined by a backbone -> ``AreasPlan`` (one set of layers, one
   summary with ``areas``).
-- outputs (``layers``, ``summary``, ``export``, ``maps``): a :class:`Plan` ->
-  GeoDataFrame layers, the summary, ``summary.json``, ``plan.gpkg``,
-  ``map.html``.
+- outputs (``layers``, ``summary``, ``export``, ``maps``, ``figures``, ``styles``):
+  a :class:`Plan` -> GeoDataFrame layers, the summary, ``summary.json``,
+  ``plan.gpkg`` (with default QGIS styles), ``map.html``, ``plan.png``.
 - ``cli``: arguments and TOML files -> ``fibreplan demo`` / ``plan`` /
   ``cost-book`` / ``design-rules``.
 
