@@ -51,7 +51,6 @@ from fibreplan.export import write_map
 from fibreplan.forest import Forest
 from fibreplan.forest import HeadendAssignment
 from fibreplan.forest import design_forest
-from fibreplan.forest import island_roots
 from fibreplan.forest import steiner_forest_csr
 from fibreplan.layers import map_layers
 from fibreplan.layers import plan_layers
@@ -459,7 +458,6 @@ def _headend_arg(headend: object, *, crs: Any) -> tuple[Any, tuple[str, ...]]:
 
 def _route(
     tg: TrenchGraph,
-    headend_ids: tuple[str, ...],
     *,
     method: str,
     seed: int,
@@ -469,13 +467,6 @@ def _route(
     reach = tg.premises_node >= 0
     forest = None
     if tg.headends.size > 1:
-        for i, nodes, served in island_roots(tg.csr(), tg.premises_node[reach], tg.headends):
-            logger.warning(
-                "headend %s meets the streets on a piece of network not joined to the "
-                "main one (%d nodes, %d premises): the other premises go to other headends; "
-                "move it onto the main street network if that is not meant",
-                headend_ids[i], nodes, served,
-            )  # fmt: skip
         forest = steiner_forest_csr(
             tg.csr(), tg.premises_node[reach], tg.headends,
             method=method, seed=seed, time_limit=time_limit,
@@ -731,8 +722,7 @@ def plan(
 
     with _stage("optimise", seconds, progress):
         tree, rows, forest = _route(
-            _required_only(tg, required), headend_ids,
-            method=method, seed=seed, time_limit=time_limit,
+            _required_only(tg, required), method=method, seed=seed, time_limit=time_limit,
         )  # fmt: skip
         if required is not None:
             tg = _passed_only(tg, rows)

@@ -453,6 +453,28 @@ def plan_warnings(plan: Plan) -> list[str]:
             f"{over.size:,} connected premises over the optical budget: {_ids(over)}; "
             "see loss_fix in the premises layer"
         )
+    return out + _headend_warnings(plan)
+
+
+def _headend_warnings(plan: Plan) -> list[str]:
+    """Warn of headends (several given) on a street island or serving no premises."""
+    a, tg = plan.headends, plan.trench_graph
+    if a is None or len(a.ids) < 2:
+        return []
+    from fibreplan.forest import island_roots
+
+    reach = tg.premises_node >= 0
+    served = np.bincount(a.premises[a.premises >= 0], minlength=len(a.ids))
+    out = [
+        f"headend {a.ids[i]} meets the streets on a piece of network not joined to the main "
+        f"one ({nodes:,} nodes, {count:,} premises): the other premises go to other "
+        "headends; move it onto the main street network"
+        for i, nodes, count in island_roots(tg.csr(), tg.premises_node[reach], a.nodes)
+    ]
+    out += [
+        f"headend {a.ids[i]} serves no premises (another headend reaches all of them for less)"
+        for i in np.flatnonzero(served == 0).tolist()
+    ]
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import shapely
@@ -147,3 +148,21 @@ def test_a_single_headend_keeps_its_summary() -> None:
     assert s["headends"][0]["premises_connected"] == 2
     assert s["headends"][0]["node"] == s["headend"]["node"]
     assert p.layers()["headend"].shape[0] == 1
+
+
+def test_headends_on_an_island_or_serving_nobody_are_warned_of() -> None:
+    street, premises = _street_and_premises([100.0, 300.0])
+    island = gpd.GeoDataFrame(
+        {"highway": ["pedestrian"], "name": ["School Quad"]},
+        geometry=[shapely.LineString([(X0, Y0 + 500), (X0 + 60, Y0 + 500)])],
+        crs="EPSG:27700",
+    )
+    streets = gpd.GeoDataFrame(pd.concat([street, island], ignore_index=True), crs=street.crs)
+    heads = [shapely.Point(X0, Y0 + 505), shapely.Point(X0, Y0), shapely.Point(X0 + 2000, Y0)]
+    p = fibreplan.plan(streets, premises, headend=heads, method="exact")
+    warnings = p.summary["warnings"]
+    assert any(
+        "headend H1 meets the streets on a piece of network not joined" in w for w in warnings
+    )
+    assert any(w.startswith("headend H3 serves no premises") for w in warnings)
+    assert [h["premises_connected"] for h in p.summary["headends"]] == [0, 2, 0]
