@@ -288,12 +288,11 @@ def loss_histogram(premises: pd.DataFrame, *, budget_db: float | None = None) ->
     fig = Figure(figsize=(6, 3.5), layout="constrained")
     ax = fig.add_subplot()
     if loss.size:
-        counts, edges, patches = ax.hist(loss, bins=30, color=_palette.PREMISES["connected"])
+        _, edges, _ = ax.hist(loss, bins=30, color=_palette.PREMISES["connected"])
         if budget_db is not None:
-            for left, patch in zip(edges[:-1], patches, strict=True):
+            for left, patch in zip(edges[:-1], ax.patches, strict=True):
                 if left >= budget_db:
                     patch.set_facecolor(_palette.PREMISES["over_budget"])
-        del counts
     if budget_db is not None:
         ax.axvline(budget_db, color="#d62728", linestyle="--", label=f"budget {budget_db:g} dB")
         ax.legend()
