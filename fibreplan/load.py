@@ -750,8 +750,14 @@ def _content_with(source: object, *, name: str, columns: CsvColumns) -> _Content
         raise InputValidationError(msg)
     content = _content(source, name=name)
     gdf = content.premises
-    if gdf is None or content.buildings:
-        return content
+    if gdf is None:
+        return content  # no premises in it: _premises_from says so
+    if content.buildings:
+        msg = (
+            f"{name}: --crs (premises_crs) names the CRS of a premises CSV or of a layer "
+            f"without one; '{content.label}' is OSM data (lon/lat). Leave --crs out."
+        )
+        raise InputValidationError(msg)
     want = _user_crs(columns.crs, name=name)
     if gdf.crs is None:
         gdf = gdf.set_crs(want)

@@ -77,6 +77,11 @@ def test_csv_bad_crs_and_columns_on_a_non_csv_are_refused(tmp_path):
         load_premises(path, source_crs="EPSG:4326")
 
 
+def test_crs_on_osm_data_is_refused():
+    with pytest.raises(InputValidationError, match=r"is OSM data \(lon/lat\)\. Leave --crs out"):
+        load_premises(fibreplan.demo_path(tiny=True), source_crs="EPSG:27700")
+
+
 def test_crs_labels_a_layer_without_one():
     pts = gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.Point(E0, N0)])
     with pytest.raises(CRSError, match="--crs"):
