@@ -160,7 +160,8 @@ def _load_config(
                 f"`fibreplan {ctx.command.name}` without the dashes: {sorted(names)}"
             )
             raise click.BadParameter(msg, param_hint="--config")
-        defaults[name] = setting
+        one = getattr(names[name], "multiple", False) and isinstance(setting, str)
+        defaults[name] = [setting] if one else setting  # e.g. exchange = "lon,lat"
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
 

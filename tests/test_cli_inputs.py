@@ -7,6 +7,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 
 from fibreplan.cli import main
@@ -97,3 +98,21 @@ def test_bbox_and_aoi_clip_the_plan(tmp_path, capsys):
     both = _args(tmp_path, "--aoi", str(tmp_path / "aoi.gpkg"), box)
     assert main([*both, "--out", str(tmp_path / "o3")]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "n_headends"),
+    [
+        ('"-0.14598,51.51632"', 1),
+        ("[-0.14598, 51.51632]", 1),
+        ('["-0.14598,51.51632", "-0.14648,51.51712"]', 2),
+    ],
+)
+def test_exchange_from_a_config_file(tmp_path, value, n_headends):
+    cfg = tmp_path / "plan.toml"
+    out = tmp_path / "out"
+    cfg.write_text(f'exchange = {value}\ntiny = true\nno_basemap = true\nout = "{out}"\n')
+    assert main(["demo", "--config", str(cfg), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert len(s["headends"]) == n_headends
+    assert "given by the user" in s["headend"]["how"]
