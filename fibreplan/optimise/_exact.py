@@ -48,6 +48,9 @@ _NESTED = 3
 _FRONT = True
 #: Run the LP-guided primal heuristic every this many LP rounds.
 _PRIMAL_EVERY = 3
+#: Violated cuts gathered per separation round before the LP is solved again
+#: (a maximum flow per terminal is the expensive part: most rounds stop early).
+_CUTS_PER_ROUND = 100
 #: Start the LP with the cuts of this many dual-ascent steps at most (Wong 1984).
 _DA_CUTS = 600
 _SCALE = 1_000_000  # integer capacity scale for scipy's maximum_flow
@@ -156,9 +159,14 @@ class _Cutter:
         return C.data.astype(np.int64) - np.asarray(F[self.tail, self.head]).ravel()
 
     def separate(
-        self, x: npt.NDArray[np.float64], *, flows: bool = True
+        self, x: npt.NDArray[np.float64], *, flows: bool = True, start: int = 0
     ) -> list[npt.NDArray[np.int64]]:
-        """Return violated Steiner cuts (arc index arrays) for arc values ``x``."""
+        """Return violated Steiner cuts (arc index arrays) for arc values ``x``.
+
+        Terminals are tried in turn from position ``start``; the search stops
+        once :data:`_CUTS_PER_ROUND` cuts are found, so an empty list means
+        that no terminal has a violated cut (the LP bound is the cut bound).
+        """
         cuts: list[npt.NDArray[np.int64]] = []
         seen: set[bytes] = set()
 
@@ -183,7 +191,10 @@ class _Cutter:
         cap = np.rint(x * _SCALE).astype(np.int32)
         # a terminal joined to the root by a path of arcs at 1 has flow 1: no cut there
         whole = self._reach(x >= 1.0 - _EPS, self.root, reverse=False)
-        for t in self.terminals[~whole[self.terminals]].tolist():
+        todo = np.roll(self.terminals, -start)
+        for t in todo[~whole[todo]].tolist():
+            if len(cuts) >= _CUTS_PER_ROUND:
+                break
             C = sp.csr_array((cap.copy(), self.indices, self.indptr), shape=(self.n, self.n))
             for _ in range(self.nested):
                 res = csgraph.maximum_flow(C, self.root, t)
@@ -422,7 +433,7 @@ class _Search:
                 fixed += _fix_by_reduced_cost(
                     self.h, sol, lp_val, self.upper_bound, self.ub_col, integral=self.integral
                 )
-            cuts = self.cut.separate(self.x)
+            cuts = self.cut.separate(self.x, start=rounds * _CUTS_PER_ROUND)
             rounds += 1
             if not cuts:
                 logger.debug("exact: LP done after %d rounds, %d arcs fixed", rounds, fixed)
