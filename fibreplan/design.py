@@ -397,13 +397,18 @@ def _place_dps(
     *,
     dp_capacity: int,
     max_drop_m: float,
+    allowed: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Bottom-up greedy capacitated partition of premises into DPs.
 
     Pending premises travel up the tree until either the next edge would put
     one beyond ``max_drop_m`` or more than ``dp_capacity`` are pending; then
     DPs are opened at the current node for the most urgent premises (least
-    slack), filled to capacity. Returns (premises -> DP, DP local node).
+    slack), filled to capacity. With ``allowed`` (local mask), only the root,
+    nodes with premises, branch nodes and the allowed nodes may hold a DP: a
+    node that merely cuts a street line passes its premises on, and "the next
+    edge" is the path to the next node that may hold one, so cutting a line
+    does not move a DP. Returns (premises -> DP, DP local node).
     """
     m = tree.nodes.size
     cap = dp_capacity
@@ -414,6 +419,7 @@ def _place_dps(
     by_node_l = by_node.tolist()
     dist = tree.dist.tolist()
     par = tree.parent.tolist()
+    up = _dp_sites_above(tree, np.diff(np.asarray(starts)) > 0, allowed)
     buckets: list[list[tuple[float, int]] | None] = [None] * m
     assign = [-1] * prem_l.size
     dp_nodes: list[int] = []
@@ -429,10 +435,13 @@ def _place_dps(
         if not heap:
             continue
         p = par[v]
+        if up[v] == -2:  # not a DP site: pass everything on unchanged
+            _merge_heap(buckets, p, heap)
+            continue
         if p < 0:
             closed = [heapq.heappop(heap) for _ in range(len(heap))]
         else:
-            limit = -dist[p] - _EPS  # urgent: slack at the parent would be < 0
+            limit = -dist[up[v]] - _EPS  # urgent: slack at the next site would be < 0
             closed = []
             while heap and (heap[0][0] < limit or len(heap) > cap):
                 closed.append(heapq.heappop(heap))
@@ -451,6 +460,32 @@ def _place_dps(
                     assign[j] = dp
                 start += size
     return np.asarray(assign, dtype=np.int64), np.asarray(dp_nodes, dtype=np.int64)
+
+
+def _dp_sites_above(
+    tree: _Tree, has_premises: npt.NDArray[np.bool_], allowed: npt.NDArray[np.bool_] | None
+) -> list[int]:
+    """For each local node, the nearest proper ancestor that may hold a DP.
+
+    DP sites are the root, nodes with premises, nodes with other than one
+    child and the ``allowed`` nodes (every node when None); a node that is
+    not a site gets -2, the root -1.
+    """
+    m = tree.nodes.size
+    par = tree.parent
+    if allowed is None:
+        return [-1 if p < 0 else int(p) for p in par.tolist()]
+    children = np.bincount(par[par >= 0], minlength=m)
+    site = (par < 0) | has_premises | (children != 1) | allowed
+    up = [-1] * m
+    site_l = site.tolist()
+    par_l = par.tolist()
+    for v in tree.order.tolist():  # top-down: a parent is done before its children
+        p = par_l[v]
+        if p >= 0:
+            up[v] = p if site_l[p] else up[p]
+    # mark the non-sites (after: their own ``up`` was needed by their children)
+    return [u if site_l[v] else -2 for v, u in enumerate(up)]
 
 
 def _place_cabinets(
@@ -697,11 +732,14 @@ def _place_equipment(
     rules: DesignRules,
     *,
     max_drop_m: float,
+    dp_sites: npt.NDArray[np.int64] | None = None,
 ) -> _Equipment:
     """Place DPs, then cabinets over them, and count their splitters."""
+    allowed = None if dp_sites is None else np.isin(tree.nodes, dp_sites)
     premises_dp, dp_node_l = _place_dps(
-        tree, prem_l, drops, dp_capacity=rules.dp_capacity, max_drop_m=max_drop_m
-    )
+        tree, prem_l, drops, dp_capacity=rules.dp_capacity, max_drop_m=max_drop_m,
+        allowed=allowed,
+    )  # fmt: skip
     d = dp_node_l.size
     dp_count = np.bincount(premises_dp, minlength=d).astype(np.int64)
     dp_split = (-(-dp_count // rules.secondary_split)).astype(np.int64)
@@ -857,6 +895,7 @@ def design_network(
     *,
     rules: DesignRules | None = None,
     max_drop_m: float | None = None,
+    dp_sites: npt.NDArray[np.int64] | None = None,
 ) -> Design:
     """Design a two-stage PON on a routed trench tree.
 
@@ -887,6 +926,12 @@ def design_network(
         Longest drop cable from a DP, metres (network distance + drop);
         default :attr:`TrenchRules.max_drop_m <fibreplan.config.TrenchRules>`
         (100 m), the limit the trench graph was built with.
+    dp_sites : ndarray of int64, optional
+        Nodes that may hold a DP besides the headend, premises nodes and the
+        tree's branch nodes (e.g. the street graph's junctions); default
+        every node. Giving them keeps a node that only cuts a street line
+        from holding a DP, so the design does not depend on how the street
+        lines were cut.
 
     Returns
     -------
@@ -943,7 +988,7 @@ def design_network(
     rules, max_drop_m = _check_rules(rules, max_drop_m)
     tree, edges, length = _build_tree(tree_edges, edge_length_m, root)
     prem, prem_l, drops = _check_premises(tree, premises_node, drop_length_m, max_drop_m=max_drop_m)
-    eq = _place_equipment(tree, prem_l, drops, rules, max_drop_m=max_drop_m)
+    eq = _place_equipment(tree, prem_l, drops, rules, max_drop_m=max_drop_m, dp_sites=dp_sites)
     cables = _edge_cables(tree, prem_l, eq, rules)
     chambers = _chambers(tree, eq, rules)
     optics = _optical_budget(tree, prem_l, drops, eq, rules)

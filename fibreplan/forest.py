@@ -190,6 +190,7 @@ def design_forest(
     premises_root: npt.NDArray[np.int64],
     rules: DesignRules,
     max_drop_m: float,
+    dp_sites: npt.NDArray[np.int64] | None = None,
 ) -> tuple[Design, dict[str, npt.NDArray[np.int64]]]:
     """Design the PON of each tree of a forest from its headend and join the designs.
 
@@ -213,6 +214,8 @@ def design_forest(
         Design rules.
     max_drop_m : float
         Drop limit, metres.
+    dp_sites : ndarray of int64, optional
+        Nodes that may hold a DP (see :func:`fibreplan.design_network`).
 
     Returns
     -------
@@ -231,7 +234,7 @@ def design_forest(
             continue  # headend serves no premises
         d = design_network(
             tree_edges[e], edge_length_m[e], int(root), premises_node[q], drop_length_m[q],
-            rules=rules, max_drop_m=max_drop_m,
+            rules=rules, max_drop_m=max_drop_m, dp_sites=dp_sites,
         )  # fmt: skip
         parts.append((i, e, q, d))
     if not parts:

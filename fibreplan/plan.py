@@ -493,10 +493,14 @@ def _design(
     """Design the PON on the tree (or on each tree of the forest from its headend)."""
     reach = tg.premises_node >= 0
     edges = np.column_stack([tg.edge_u[rows], tg.edge_v[rows]])
+    # DPs at street junctions and ends (and premises, branches, headends), never at a
+    # node that only cuts a line: the design does not depend on how lines were cut
+    degree = np.bincount(np.concatenate([tg.edge_u, tg.edge_v]), minlength=len(tg.node_xy))
+    dp_sites = np.flatnonzero(degree != 2)
     if forest is None:
         design = design_network(
             edges, tg.edge_length_m[rows], tg.headend_node, tg.premises_node[reach],
-            tg.premises_drop_m[reach], rules=rules, max_drop_m=max_drop_m,
+            tg.premises_drop_m[reach], rules=rules, max_drop_m=max_drop_m, dp_sites=dp_sites,
         )  # fmt: skip
         one = HeadendAssignment.single(
             headend_ids[0], tg.headend_node, design, n_edges=rows.size, premises_reach=reach
@@ -506,7 +510,7 @@ def _design(
     design, headend_of = design_forest(
         edges, tg.edge_length_m[rows], forest.roots, edge_root=forest.edge_root,
         premises_node=tg.premises_node[reach], drop_length_m=tg.premises_drop_m[reach],
-        premises_root=premises_root, rules=rules, max_drop_m=max_drop_m,
+        premises_root=premises_root, rules=rules, max_drop_m=max_drop_m, dp_sites=dp_sites,
     )  # fmt: skip
     premises = np.full(reach.size, -1, dtype=np.int64)
     premises[reach] = premises_root
