@@ -62,10 +62,12 @@ _SUMMED = (
     "aerial_m", "road_crossings", "drop_m", "dp_count", "cabinet_count", "chamber_count",
     "olt_ports", "loss_violations", "cost_total_gbp", "cost_base_gbp", "cost_low_gbp",
     "cost_high_gbp", "cost_build_gbp", "cost_connection_gbp", "cost_optimism_bias_gbp",
+    "new_poles",
 )  # fmt: skip
 _SUMMED_DICTS = (
     "unreachable_by_reason", "premises_by_class", "premises_passed_by_class",
     "trench_m_by_surface", "cable_m_by_size", "cost_by_category_gbp", "cost_by_stage_gbp",
+    "trench_m_by_area",
 )  # fmt: skip
 
 #: A progress callback: ``(area_id, status, seconds)``; status ``planned``, ``retrying`` or
@@ -504,7 +506,9 @@ def plan_areas(
         and ``headends`` (every area's, ids ``"<area_id>:<id>"``). Percentile
         costs (P10-P90) do not add up over areas and are left in each area's
         own figures. A failed area's premises count in ``premises_total``
-        and ``premises_in_failed_areas``, never silently dropped.
+        and ``premises_in_failed_areas``, never silently dropped. ``seconds``:
+        wall time of ``split`` (load, partition, clip), ``areas`` (planning
+        them, on the cluster), ``backbone``, ``merge`` and ``total``.
 
     Raises
     ------
@@ -523,6 +527,7 @@ def plan_areas(
     )
     owner = assign_areas(gdf_premises, polys)
     tasks = _clip_tasks(gdf_streets, gdf_premises, polys, owner, buffer_m=buffer_m)
+    seconds = {"split": time.perf_counter() - t0}
     logger.info("areas: %d areas, %d premises outside every area", len(tasks),
                 int((owner < 0).sum()))  # fmt: skip
     if workers == 0:
@@ -531,6 +536,7 @@ def plan_areas(
         with _client(scheduler, workers) as client:
             runs = _run_dask(client, tasks, plan_options, retries=retries, progress=progress)
     results = _results(polys, tasks, runs)
+    seconds["areas"] = time.perf_counter() - t0 - sum(seconds.values())
     if not any(r.status == "planned" for r in results):
         first = next((r for r in results if r.error), None)
         msg = "no area could be planned" + (
@@ -538,13 +544,16 @@ def plan_areas(
         )
         raise InputValidationError(msg)
     backbone, backbone_info = _backbone(gdf_streets, results, core=core)
+    seconds["backbone"] = time.perf_counter() - t0 - sum(seconds.values())
     merged = _merge_layers(results)
     merged["areas"] = polys.assign(
         status=[r.status for r in results], attempts=[r.attempts for r in results]
     )
     merged["backbone"] = backbone
     summary = _merge_summary(results, backbone_info, outside=int((owner < 0).sum()))
-    summary["seconds"] = {"total": round(time.perf_counter() - t0, 3)}
+    seconds["merge"] = time.perf_counter() - t0 - sum(seconds.values())
+    seconds["total"] = time.perf_counter() - t0
+    summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     return AreasPlan(areas=results, layers=merged, streets=_street_base(gdf_streets),
                      summary=summary)  # fmt: skip
 
