@@ -697,6 +697,25 @@ _TRENCH_SOURCE = (
     f"GBP {_RURAL}/m, high rocky ground ~2x soft = GBP {2 * _RURAL:.2f}/m; USD at 1.244/GBP "
     "(2023); all-in rates (dig, duct, reinstate); no VAT"
 )
+#: Cartesian 2023 US rural / urban underground medians ($12.50 / $23.25 per ft).
+_RURAL_RATIO = 12.50 / 23.25
+_TRENCH_URBAN = {
+    "carriageway": _E(_BCP_2021, _URBAN, _BCP_2023),
+    "footway": _E(_URBAN, 50.0, _BCP_2021),
+    "verge": _E(_RURAL, _usd_per_ft_to_gbp_per_m(11), round(2 * _RURAL, 2)),
+}
+_TRENCH_RURAL = {
+    s: _E(round(float(e) * _RURAL_RATIO, 2), round(e.low * _RURAL_RATIO, 2), float(e))
+    for s, e in _TRENCH_URBAN.items()
+}
+_TRENCH_RURAL_SOURCE = (
+    "fibreplan assumption (no public UK rural trench rate found): each surface's urban rate "
+    "(trench_gbp_per_m) x the Cartesian 'Fiber deployment cost annual report' 2023 (FBA) US "
+    f"rural / urban underground medians $12.50 / $23.25 per ft = {_RURAL_RATIO:.4f} for low "
+    "and likely; high the urban likely rate (rocky ground costs ~2x soft, same report). The "
+    "US ratio partly reflects rural routes' softer surfaces, so applied on top of the surface "
+    "class it may overstate the rural saving"
+)
 _CABLE_SOURCE = (
     "likely: ChrisMolanus/ftth_planner cost_parameters.py (Netherlands proof of concept, "
     "cross-check) 96-core cable EUR 18,100/km + fibre install EUR 24,500/km at 0.870 GBP/EUR "
@@ -743,14 +762,18 @@ class CostBook(_TomlConfig):
 
     # ---- civils (build, up to the DP)
     trench_gbp_per_m: Mapping[str, float] = _rule(
-        {
-            "carriageway": _E(_BCP_2021, _URBAN, _BCP_2023),
-            "footway": _E(_URBAN, 50.0, _BCP_2021),
-            "verge": _E(_RURAL, _usd_per_ft_to_gbp_per_m(11), round(2 * _RURAL, 2)),
-        },
+        _TRENCH_URBAN,
         unit="GBP/m", low=0, keys="surface", merge=True, source=_TRENCH_SOURCE,
-        doc="New trench per metre, all-in (dig, duct, reinstate), by surface class; footway is "
-        "the urban rate, verge the rural one. A file may give only some surfaces.",
+        doc="New trench per metre in urban areas (see TrenchRules.urban_premises_per_ha), "
+        "all-in (dig, duct, reinstate), by surface class. A file may give only some surfaces.",
+    )  # fmt: skip
+    trench_rural_gbp_per_m: Mapping[str, float] = _rule(
+        _TRENCH_RURAL,
+        unit="GBP/m", low=0, keys="surface", merge=True, assumption=True,
+        source=_TRENCH_RURAL_SOURCE,
+        doc="New trench per metre in rural areas, by surface class. A file without this key "
+        "gets the shipped rural rates if its trench_gbp_per_m are the shipped ones, else its "
+        "own trench_gbp_per_m (a file's own prices are never mixed with shipped rural ones).",
     )  # fmt: skip
     road_crossing_gbp: float = _rule(
         _E(846.0, 634.0, 1650.0), unit="GBP", low=0,
@@ -820,6 +843,14 @@ class CostBook(_TomlConfig):
         source="Ofcom 2017 PIA proposal, pole attachment GBP 5.74 per year; high the 2011 "
         "Openreach price, about GBP 11 per year",
         doc="Renting one attachment on an existing pole.",
+    )  # fmt: skip
+    pole_gbp: float = _rule(
+        _E(1200.0, 600.0, 2500.0), unit="GBP per pole", low=0, assumption=True,
+        source="fibreplan assumption (no public UK price for a new telecom pole found in "
+        "fibreplan's cost sources): a wooden pole supplied and erected, with its stay and "
+        "footing; wide range",
+        doc="New pole supplied and erected, for aerial cable on new poles (the rural "
+        "alternative to digging, TrenchRules.new_pole_areas).",
     )  # fmt: skip
     # ---- cabling and equipment (build)
     cable_gbp_per_m: Mapping[int, float] = _rule(
@@ -992,6 +1023,15 @@ class CostBook(_TomlConfig):
         doc="Price base year of the cost book (all figures exclude VAT).",
     )  # fmt: skip
 
+    def __post_init__(self) -> None:
+        """Give rural trench rates the file's own urban ones where it has them (see the key)."""
+        if self.trench_rural_gbp_per_m is _TRENCH_RURAL_DEFAULT:
+            own = _own_entries(self.trench_gbp_per_m, _TRENCH_URBAN)
+            if own:
+                rural = {**_TRENCH_RURAL_DEFAULT, **own}
+                object.__setattr__(self, "trench_rural_gbp_per_m", rural)
+        super().__post_init__()
+
     def _check_relations(self, clean: Mapping[str, Any]) -> list[str]:
         if clean["optimism_bias_low"] > clean["optimism_bias_high"]:
             msg = (
@@ -1046,6 +1086,29 @@ class CostBook(_TomlConfig):
             The declared unit.
         """
         return dict(_rules(type(self)))[name.split(".", maxsplit=1)[0]].unit
+
+
+#: The default rural trench table object: a CostBook built without the key holds this one.
+_TRENCH_RURAL_DEFAULT = next(
+    f.default for f in dataclasses.fields(CostBook) if f.name == "trench_rural_gbp_per_m"
+)
+
+
+def _likely(value: object) -> object:
+    """Return a ranged entry's likely value as given (number, Estimate or table), else itself."""
+    if isinstance(value, Mapping):
+        return value.get("likely")
+    return float(value) if _is_number(value) else value
+
+
+def _own_entries(given: object, default: Mapping[str, Estimate]) -> dict[str, object]:
+    """Entries of a surface table whose likely value differs from the shipped default's."""
+    if not isinstance(given, Mapping):
+        return {}
+    return {
+        k: v for k, v in given.items()
+        if k in default and _likely(v) != float(default[k])
+    }  # fmt: skip
 
 
 @_documented
@@ -1115,6 +1178,40 @@ class TrenchRules(_TomlConfig):
         source="fibreplan default: typical UK overhead telecom spans are 40-60 m",
         doc="Longest aerial span between poles (and the stretch's ends) for a stretch to be "
         "strung aerially.",
+    )  # fmt: skip
+    urban_radius_m: float = _rule(
+        400.0, unit="m", low=50, high=10_000,
+        source="fibreplan rule, approximating the ONS 2011 rural-urban classification (urban: "
+        "settlements of 10,000 people or more; ONS/Defra RUC 2011 leaflet) by premises density: "
+        "a window of about 1 km2 tells a town from a village of a few hundred homes",
+        doc="Half-side of the square window of 100 m grid cells (rounded to whole cells) "
+        "around a stretch's midpoint in which its premises density is counted.",
+    )  # fmt: skip
+    urban_premises_per_ha: float = _rule(
+        4.0, unit="premises per hectare", low=0,
+        source="fibreplan rule: a town of 10,000 people (about 4,200 households at 2.4 per "
+        "household, ONS Census 2021) over a few km2 has 10-20 homes per hectare across its "
+        "built-up area; a village of 300 homes spread over a 1 km2 window has 3",
+        doc="A stretch is urban when the premises (units, i.e. addresses) in its window "
+        "number at least this many per hectare of the window (or its streets are dense, "
+        "urban_street_m_per_ha), else rural; urban and rural stretches are dug at "
+        "trench_gbp_per_m and trench_rural_gbp_per_m.",
+    )  # fmt: skip
+    urban_street_m_per_ha: float = _rule(
+        80.0, unit="m of street per hectare", low=0,
+        source="fibreplan rule: a town's street grid (blocks of about 100-150 m) has 130-200 m "
+        "of street per hectare, a village in a 1 km2 window of fields under 50; this catches "
+        "towns whose premises are missing from the input (OSM buildings are often incomplete)",
+        doc="A stretch is also urban when the streets (centrelines, each two-sided road once) "
+        "in its window measure at least this many metres per hectare.",
+    )  # fmt: skip
+    new_poles_rural: int = _rule(
+        0, unit="0 or 1", low=0, high=1,
+        source="fibreplan default: off, because a new pole needs consent (Electronic "
+        "Communications Code notice, planning) that the planner must confirm",
+        doc="1: a rural stretch may instead be strung on new poles (CostBook.pole_gbp each, "
+        "one per max_span_m or part of it, plus aerial_gbp_per_m), when that is cheaper than "
+        "digging; 0: never.",
     )  # fmt: skip
 
 

@@ -105,6 +105,14 @@ class Quantities:
         PON ports used at the OLT.
     dug_m_by_road_class : Mapping of str to float, default empty
         Dug metres by road class (``major``, ``minor``); empty: all minor.
+    rural_dug_m_by_surface : Mapping of str to float, default empty
+        Of ``dug_m_by_surface``, the metres dug in rural areas (priced at
+        ``trench_rural_gbp_per_m``; the rest at the urban ``trench_gbp_per_m``);
+        empty: all urban.
+    aerial_new_pole_m : float, default 0
+        Aerial cable on new poles, metres (priced at ``aerial_gbp_per_m``).
+    new_poles : int, default 0
+        New poles supplied and erected (``pole_gbp`` each).
     streets_by_road_class : Mapping of str to int, default empty
         Streets dug (each needs a permit) by road class.
     """
@@ -132,6 +140,9 @@ class Quantities:
     olt_ports: int = 0
     dug_m_by_road_class: Mapping[str, float] = dataclasses.field(default_factory=dict)
     streets_by_road_class: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    rural_dug_m_by_surface: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    aerial_new_pole_m: float = 0.0
+    new_poles: int = 0
 
     @property
     def passed(self) -> int:
@@ -312,8 +323,14 @@ def _civils_items(q: Quantities, costs: CostBook) -> list[_Item]:
     def it(item: str, key: str, qty: float, unit: str) -> _Item:
         return _Item(item, key, "build", "civils", float(qty), unit, _rate(costs, key))
 
-    items = [it(f"trench, {s}", f"trench_gbp_per_m.{s}", q.dug_m_by_surface[s], "m")
-             for s in SURFACES if q.dug_m_by_surface.get(s, 0.0) > 0]  # fmt: skip
+    items = []
+    for s in SURFACES:
+        rural = q.rural_dug_m_by_surface.get(s, 0.0)
+        urban = q.dug_m_by_surface.get(s, 0.0) - rural
+        if urban > 1e-6:  # metres; not a rounding remainder of an all-rural surface
+            items.append(it(f"trench, {s}, urban", f"trench_gbp_per_m.{s}", urban, "m"))
+        if rural > 0:
+            items.append(it(f"trench, {s}, rural", f"trench_rural_gbp_per_m.{s}", rural, "m"))
     items.append(it("road crossings (traffic management, over their trench)",
                     "road_crossing_gbp", q.road_crossings, "each"))  # fmt: skip
     by_road = q.dug_m_by_road_class or {"minor": sum(q.dug_m_by_surface.values())}
@@ -346,6 +363,9 @@ def _civils_items(q: Quantities, costs: CostBook) -> list[_Item]:
             f"aerial cable on existing poles (with pole rent over {years} years)",
             "aerial_gbp_per_m", "build", "civils", q.aerial_m, "m",
             _scaled(q.aerial_gbp / q.aerial_m, costs.aerial_gbp_per_m, src)))  # fmt: skip
+    if q.new_poles > 0:
+        items.append(it("aerial cable on new poles", "aerial_gbp_per_m", q.aerial_new_pole_m, "m"))
+        items.append(it("new poles, supplied and erected", "pole_gbp", q.new_poles, "pole"))
     return items
 
 
@@ -464,15 +484,17 @@ def cost_plan(
     Notes
     -----
     Every row costs quantity x unit cost, rounded to the penny, so the BoQ
-    adds up to the totals exactly. *Build* rows (trench by surface including
-    crossings' width, crossings' traffic management, traffic management and
-    permits by road class, chambers and their reinstatement, rented duct and
-    aerial at their routed price, cable, splices, splitters, DPs, cabinets,
-    OLT ports, headend, backhaul, survey and design per premises passed) plus
-    wayleaves (a fraction of them) and contingency are the network up to the
-    DP; *connection* rows (fixed part of each drop, customer splice, drop
-    cable from the DP, lead-in, in-building wiring, ONT and install) are
-    priced at ``costs.take_up`` of their full quantity, plus contingency.
+    adds up to the totals exactly. *Build* rows (trench by surface, urban
+    and rural apart, including crossings' width, crossings' traffic
+    management, traffic management and permits by road class, chambers and
+    their reinstatement, rented duct and aerial on existing poles at their
+    routed price, aerial on new poles and the poles, cable, splices,
+    splitters, DPs, cabinets, OLT ports, headend, backhaul, survey and
+    design per premises passed) plus wayleaves (a fraction of them) and
+    contingency are the network up to the DP; *connection* rows (fixed part
+    of each drop, customer splice, drop cable from the DP, lead-in, in-
+    building wiring, ONT and install) are priced at ``costs.take_up`` of
+    their full quantity, plus contingency.
 
     Cost per premises passed = build / premises passed; per premises
     connected = (build + connections) / (take_up x premises passed).
@@ -499,7 +521,7 @@ def cost_plan(
     ...                duct_reuse_gbp=0.0, aerial_m=0.0, aerial_gbp=0.0, drop_m=10.0,
     ...                premises_connected=1, road_crossings=0)
     >>> c = cost_plan(q)
-    >>> float(c.boq.set_index("item").loc["trench, footway", "cost_gbp"])
+    >>> float(c.boq.set_index("item").loc["trench, footway, urban", "cost_gbp"])
     6132.0
     >>> c.low_gbp <= c.total_gbp <= c.high_gbp
     True
@@ -568,14 +590,17 @@ def _monte_carlo(
         msg = f"samples must be a positive integer; got {samples}"
         raise ValueError(msg)
     rng = np.random.default_rng(seed)
-    keys = sorted({i.key for i in items} | {"wayleave_fraction", "contingency_fraction"})
-    draws: dict[str, npt.NDArray[np.float64]] = {}
-    by_key = {i.key: i.rate for i in items}
-    by_key.update({"wayleave_fraction": fractions[0], "contingency_fraction": fractions[1]})
-    for key in keys:  # sorted: the same draws for the same seed
-        draws[key] = _pert(rng, by_key[key], samples)
-    rates = np.column_stack([draws[i.key] for i in items]) if items else np.zeros((samples, 0))
-    frac = np.column_stack([draws["wayleave_fraction"], draws["contingency_fraction"]])
+    # one draw per cost book item; a routed price (aerial on existing poles) filed under the
+    # same key as the item itself (aerial on new poles) is a different estimate: drawn apart
+    named = [(i.key, i.rate) for i in items]
+    named += [("wayleave_fraction", fractions[0]), ("contingency_fraction", fractions[1])]
+    by_id = {_draw_id(k, e): e for k, e in named}
+    draws = {d: _pert(rng, by_id[d], samples) for d in sorted(by_id)}  # sorted: seeded order
+    rates = (
+        np.column_stack([draws[_draw_id(i.key, i.rate)] for i in items])
+        if items else np.zeros((samples, 0))
+    )  # fmt: skip
+    frac = np.column_stack([draws[_draw_id(k, e)] for k, e in named[-2:]])
     rows, build, _ = _evaluate(items, rates, frac)
     total = rows.sum(axis=1)
     passed, t = q.passed, costs.take_up
@@ -588,6 +613,10 @@ def _monte_carlo(
         name: {f"p{p}": _pence(float(np.percentile(v, p))) for p in (10, 50, 90)}
         for name, v in series.items()
     }
+
+
+def _draw_id(key: str, est: Estimate) -> tuple[str, float, float, float]:
+    return key, float(est), est.low, est.high
 
 
 def _boq_frame(

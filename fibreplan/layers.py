@@ -133,6 +133,8 @@ def _trenches(plan: Plan) -> gpd.GeoDataFrame:
             "kind": kind,
             "dug": is_dug(kind),
             "surface": tg.edge_surface[rows],
+            "area": tg.edge_area[rows],
+            "new_poles": tg.edge_new_poles[rows],
             "side": tg.edge_side[rows],
             "street_name": plan.streets["name"].to_numpy()[street],
             "highway": plan.streets["highway"].to_numpy()[street],

@@ -123,10 +123,14 @@ def _route_figures(plan: Plan) -> dict[str, Any]:
         "trench_m": round(float(length.sum()), 2),
         "trench_m_dug": round(float(sum(q.dug_m_by_surface.values())), 2),
         "duct_m_reused": round(q.duct_reuse_m, 2),
-        "aerial_m": round(q.aerial_m, 2),
+        "aerial_m": round(q.aerial_m + q.aerial_new_pole_m, 2),
+        "new_poles": q.new_poles,
         "road_crossings": q.road_crossings,
         "trench_m_by_surface": {
             str(s): round(float(length[surface == s].sum()), 2) for s in np.unique(surface)
+        },
+        "trench_m_by_area": {
+            a: round(float(length[tg.edge_area[rows] == a].sum()), 2) for a in ("urban", "rural")
         },
         "drop_m": round(q.drop_m, 2),
     }

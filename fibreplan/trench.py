@@ -96,6 +96,12 @@ class TrenchGraph:
         Row of ``gdf_streets`` the edge lies on (or crosses).
     edge_geometry : numpy.ndarray of shapely.LineString, shape (m,)
         The edge's route, in ``crs``.
+    edge_area : numpy.ndarray of str, shape (m,)
+        ``urban`` or ``rural``: the premises density around the edge's
+        midpoint (see :func:`build_trench_graph`), which picks its trench rate.
+    edge_new_poles : numpy.ndarray of int64, shape (m,)
+        New poles the edge is strung on (``aerial`` edges built on new poles;
+        0 elsewhere).
     premises_node : numpy.ndarray of int64, shape (p,)
         Node where each premises' drop meets the street; -1 if unreachable.
     premises_drop_m : numpy.ndarray of float64, shape (p,)
@@ -130,6 +136,8 @@ class TrenchGraph:
     edge_side: npt.NDArray[np.str_]
     edge_street: npt.NDArray[np.int64]
     edge_geometry: npt.NDArray[np.object_]
+    edge_area: npt.NDArray[np.str_]
+    edge_new_poles: npt.NDArray[np.int64]
     premises_node: npt.NDArray[np.int64]
     premises_drop_m: npt.NDArray[np.float64]
     premises_reason: npt.NDArray[np.str_]
@@ -409,6 +417,17 @@ def build_trench_graph(
     -----
     *Surfaces:* each street's surface class comes from :func:`surface_class`.
 
+    *Urban and rural:* an edge is ``urban`` when the premises (their
+    ``units``, i.e. addresses; 1 each without the column) in the square
+    window of 100 m grid cells around the cell of its midpoint, reaching
+    ``rules.urban_radius_m`` (rounded to whole cells) each way, number at
+    least ``rules.urban_premises_per_ha`` per hectare of the window; else
+    ``rural``. The grid is anchored at multiples of 100 m of the CRS, so an
+    edge's class does not depend on the extent of the data, only on the
+    premises given (an edge at the edge of the premises file counts only the
+    premises in it). Urban edges are dug at ``costs.trench_gbp_per_m``, rural
+    ones at ``costs.trench_rural_gbp_per_m`` (crossings too, as carriageway).
+
     *Sides and crossings:* roads in ``rules.two_sided_highways`` become two
     trench lines offset ``side_offset_m`` either side of the centreline. At
     each junction the corners between consecutive two-sided roads are
@@ -430,8 +449,13 @@ def build_trench_graph(
     the network-adjustment allowance ``costs.duct_access_gbp_per_m``. A
     stretch with poles within ``pole_tolerance_m`` no more than
     ``max_span_m`` apart may carry aerial cable, at ``costs.aerial_gbp_per_m``
-    plus the present value of each pole's rent. The edge costs the cheapest of
-    digging, duct and poles (``edge_kind`` ``dig``, ``duct_reuse``, ``aerial``).
+    plus the present value of each pole's rent. With ``rules.new_poles_rural``
+    a rural stretch may also be strung on new poles: ``ceil(length /
+    max_span_m)`` of them (each stretch owns the pole at one end) at
+    ``costs.pole_gbp`` plus ``costs.aerial_gbp_per_m`` per metre
+    (``edge_new_poles``). The edge costs the cheapest of digging, duct and
+    poles (``edge_kind`` ``dig``, ``duct_reuse``, ``aerial``; ties go to
+    digging, then duct, then existing poles).
 
     *Headend:* without a given headend, the best of up to 32 candidate nodes
     nearest the demand-weighted centroid of the largest connected part of the
@@ -455,8 +479,13 @@ def build_trench_graph(
     if head_pts is not None:
         snap = _with_headend(snap, tl.geometry, head_pts, headend, max_drop_m=rules.max_drop_m)
     br = _break_lines(tl, snap.line, snap.pos, crossing_spacing_m=rules.crossing_spacing_m)
-    stretches = _stretch_edges(tl, br, existing, costs=costs, rules=rules, crs=gdf_streets.crs)
-    edges = _concat_edges(stretches, _crossing_edges(tl, br, costs=costs))
+    density = _Density.of(
+        points, _column(gdf_premises, "units", 1.0), tl.geometry[tl.side != "right"], rules
+    )
+    stretches = _stretch_edges(
+        tl, br, existing, density, costs=costs, rules=rules, crs=gdf_streets.crs
+    )
+    edges = _concat_edges(stretches, _crossing_edges(tl, br, density, costs=costs))
     premises_node = br.attach_node[:p]
     crosses = _drop_crosses_road(
         tl, tl.geometry, snap.line[:p], snap.pos[:p], points, gdf_premises, premises_node
@@ -490,6 +519,8 @@ def build_trench_graph(
         edge_side=edges.side.astype(str),
         edge_street=edges.street,
         edge_geometry=edges.geometry,
+        edge_area=edges.area.astype(str),
+        edge_new_poles=edges.new_poles.astype(np.int64),
         premises_node=premises_node,
         premises_drop_m=snap.dist[:p],
         premises_reason=reason.astype(str),
@@ -656,6 +687,104 @@ class _Edges(NamedTuple):
     side: npt.NDArray[np.str_]
     street: npt.NDArray[np.int64]
     geometry: npt.NDArray[np.object_]
+    area: npt.NDArray[np.str_]
+    new_poles: npt.NDArray[np.int64]
+
+
+#: Side of the grid cells in which premises density is counted (m).
+_AREA_CELL_M = 100.0
+
+
+#: Street lines are counted as points this far apart (m), each carrying its share of length.
+_STREET_SAMPLE_M = 25.0
+
+
+def _window_sums(
+    xy: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    at: npt.NDArray[np.float64],
+    k: int,
+) -> npt.NDArray[np.float64]:
+    """Sum ``weight`` of the points ``xy`` in the (2k+1)^2 grid cells around each of ``at``.
+
+    Cells are ``_AREA_CELL_M`` squares anchored at the CRS origin; each row of
+    the window is one run of sorted cell keys, summed by prefix sums.
+    """
+    pc = np.floor(xy / _AREA_CELL_M).astype(np.int64)
+    ec = np.floor(at / _AREA_CELL_M).astype(np.int64)
+    every = np.concatenate([pc, ec])
+    lo = every.min(axis=0) - k
+    span = int(every[:, 0].max() - lo[0]) + k + 1
+    key = (pc[:, 1] - lo[1]) * span + (pc[:, 0] - lo[0])
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    cum = np.concatenate([[0.0], np.cumsum(weight[order])])
+    total = np.zeros(ec.shape[0])
+    for dy in range(-k, k + 1):
+        row = (ec[:, 1] + dy - lo[1]) * span
+        first = np.searchsorted(key, row + ec[:, 0] - k - lo[0], side="left")
+        last = np.searchsorted(key, row + ec[:, 0] + k - lo[0], side="right")
+        total += cum[last] - cum[first]
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class _Density:
+    """Premises (units) and street metres by grid cell, to class edges urban or rural."""
+
+    xy: npt.NDArray[np.float64]  # (p, 2) premises, metres
+    units: npt.NDArray[np.float64]  # (p,)
+    street_xy: npt.NDArray[np.float64]  # (s, 2) points along the streets, metres
+    street_m: npt.NDArray[np.float64]  # (s,) street metres each point stands for
+    rules: TrenchRules
+
+    @classmethod
+    def of(
+        cls,
+        points: npt.NDArray[np.object_],
+        units: npt.NDArray[np.float64],
+        streets: npt.NDArray[np.object_],
+        rules: TrenchRules,
+    ) -> _Density:
+        """Count the premises points with coordinates and the street lines, every 25 m."""
+        ok = shapely.get_type_id(points) == shapely.GeometryType.POINT
+        ok[ok] &= ~shapely.is_empty(points[ok])
+        length = shapely.length(streets)
+        n = np.ceil(length / _STREET_SAMPLE_M).astype(np.int64)
+        row = np.repeat(np.arange(streets.size), n)
+        first = np.cumsum(n) - n
+        frac = (np.arange(row.size) - first[row] + 0.5) / n[row]
+        on = shapely.line_interpolate_point(streets[row], frac, normalized=True)
+        return cls(
+            shapely.get_coordinates(points[ok]).reshape(-1, 2),
+            units[ok],
+            shapely.get_coordinates(on).reshape(-1, 2),
+            (length / np.maximum(n, 1))[row],
+            rules,
+        )
+
+    def areas(self, geom: npt.NDArray[np.object_]) -> npt.NDArray[np.str_]:
+        """Return ``urban`` or ``rural`` for each line, from the window around its midpoint."""
+        if geom.size == 0:
+            return np.empty(0, dtype="<U5")
+        mid = shapely.get_coordinates(shapely.line_interpolate_point(geom, 0.5, normalized=True))
+        k = round(self.rules.urban_radius_m / _AREA_CELL_M)
+        ha = ((2 * k + 1) * _AREA_CELL_M) ** 2 / 1e4
+        premises = _window_sums(self.xy, self.units, mid, k) / ha
+        streets = _window_sums(self.street_xy, self.street_m, mid, k) / ha
+        urban = (premises >= self.rules.urban_premises_per_ha) | (
+            streets >= self.rules.urban_street_m_per_ha
+        )
+        return np.where(urban, "urban", "rural")
+
+    @staticmethod
+    def rates(costs: CostBook, area: npt.NDArray[np.str_], surface: npt.NDArray[np.str_]
+              ) -> npt.NDArray[np.float64]:  # fmt: skip
+        """Trench GBP/m of each (area, surface)."""
+        table = np.array([[costs.trench_gbp_per_m[x] for x in SURFACES],
+                          [costs.trench_rural_gbp_per_m[x] for x in SURFACES]])  # fmt: skip
+        col = np.searchsorted(np.array(SURFACES), surface, sorter=_SURF_ORDER)
+        return table[(area == "rural").astype(np.int64), _SURF_ORDER[col]]
 
 
 def _concat_edges(*parts: _Edges) -> _Edges:
@@ -666,6 +795,7 @@ def _stretch_edges(
     tl: _TrenchLines,
     br: _Breaks,
     existing: gpd.GeoDataFrame | None,
+    density: _Density,
     *,
     costs: CostBook,
     rules: TrenchRules,
@@ -683,12 +813,20 @@ def _stretch_edges(
         tl.geometry, line, start, end, start_xy=br.node_xy[u], end_xy=br.node_xy[v]
     )
     surface = tl.surface[line]
-    rate = np.array([costs.trench_gbp_per_m[x] for x in SURFACES])
-    dig = length * rate[np.searchsorted(np.array(SURFACES), surface, sorter=_SURF_ORDER)]
+    area = density.areas(geom)
+    dig = length * density.rates(costs, area, surface)
     duct, aerial = _reuse_costs(geom, length, existing, costs=costs, rules=rules, crs=crs)
-    options = np.column_stack([dig, duct, aerial])
-    choice = np.argmin(options, axis=1)  # ties go to digging, then duct
-    kind = np.array([EdgeKind.DIG, EdgeKind.DUCT_REUSE, EdgeKind.AERIAL], dtype=object)[choice]
+    poles = np.ceil(length / rules.max_span_m)
+    new_aerial = np.where(
+        (area == "rural") & bool(rules.new_poles_rural),
+        length * costs.aerial_gbp_per_m + poles * costs.pole_gbp,
+        np.inf,
+    )
+    options = np.column_stack([dig, duct, aerial, new_aerial])
+    choice = np.argmin(options, axis=1)  # ties go to digging, then duct, then existing poles
+    kind = np.array(
+        [EdgeKind.DIG, EdgeKind.DUCT_REUSE, EdgeKind.AERIAL, EdgeKind.AERIAL], dtype=object
+    )[choice]
     return _Edges(
         u=u,
         v=v,
@@ -700,10 +838,12 @@ def _stretch_edges(
         side=tl.side[line],
         street=tl.street[line],
         geometry=geom,
+        area=area,
+        new_poles=np.where(choice == 3, poles, 0).astype(np.int64),
     )
 
 
-def _crossing_edges(tl: _TrenchLines, br: _Breaks, *, costs: CostBook) -> _Edges:
+def _crossing_edges(tl: _TrenchLines, br: _Breaks, density: _Density, *, costs: CostBook) -> _Edges:
     """Edges across two-sided roads, at junctions and mid-block, priced as road crossings."""
     u = np.concatenate([tl.crossing_u, br.mid_left]).astype(np.int64)
     v = np.concatenate([tl.crossing_v, br.mid_right]).astype(np.int64)
@@ -712,8 +852,9 @@ def _crossing_edges(tl: _TrenchLines, br: _Breaks, *, costs: CostBook) -> _Edges
         np.stack([xy[u], xy[v]], axis=1).reshape(-1, 2), indices=np.repeat(np.arange(u.size), 2)
     ) if u.size else np.array([], dtype=object)  # fmt: skip
     length = np.maximum(np.hypot(*(xy[u] - xy[v]).T), _MIN_EDGE_M)
-    cost = costs.road_crossing_gbp + length * costs.trench_gbp_per_m["carriageway"]
     n = u.size
+    area = density.areas(geom)
+    cost = costs.road_crossing_gbp + length * density.rates(costs, area, np.full(n, "carriageway"))
     return _Edges(
         u=u,
         v=v,
@@ -725,6 +866,8 @@ def _crossing_edges(tl: _TrenchLines, br: _Breaks, *, costs: CostBook) -> _Edges
         side=np.full(n, "across"),
         street=np.concatenate([tl.crossing_street, br.mid_street]).astype(np.int64),
         geometry=geom,
+        area=area,
+        new_poles=np.zeros(n, dtype=np.int64),
     )
 
 

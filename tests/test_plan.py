@@ -256,8 +256,8 @@ def test_layers_are_the_contract(streets, premises, headend):
         plan_layers(p, names=["nope"])
     trenches = p.layers()["trenches"]
     assert list(trenches.columns) == ["edge_id", "length_m", "cost_gbp", "kind", "dug", "surface",
-                                      "side", "street_name", "highway", "headend_id",
-                                      "geometry"]  # fmt: skip
+                                      "area", "new_poles", "side", "street_name", "highway",
+                                      "headend_id", "geometry"]  # fmt: skip
     head = p.layers()["headend"].iloc[0]
     assert (head.lon, head.lat) == pytest.approx(
         (p.summary["headend"]["lon"], p.summary["headend"]["lat"]), abs=1e-6

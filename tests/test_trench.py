@@ -233,7 +233,8 @@ def test_mid_block_crossing_serves_a_far_side_premises():
         assert p.summary["premises_connected"] == 11
         return t[(t["highway"] == "primary") & (t["side"] == "right")]["length_m"].sum(), t
 
-    south, t = south_metres(fibreplan.TrenchRules())
+    # the hand-made trade-off below is at urban rates (11 premises would class the toy rural)
+    south, t = south_metres(fibreplan.TrenchRules(urban_premises_per_ha=0))
     # crossings every 1000/11 m: the route crosses mid-block either side of x=505 (two
     # crossings replace the 90.9 m of near-side trench between them, which is cheaper
     # than one crossing plus both stretches) and digs only that stretch of the far side
@@ -241,7 +242,7 @@ def test_mid_block_crossing_serves_a_far_side_premises():
     crossing_x = t[t["kind"] == "crossing"].geometry.centroid.x - X0
     assert ((crossing_x - 505).abs() < 60).all()
     assert len(crossing_x) >= 1
-    no_mid = fibreplan.TrenchRules(crossing_spacing_m=1e9)
+    no_mid = fibreplan.TrenchRules(crossing_spacing_m=1e9, urban_premises_per_ha=0)
     south, _ = south_metres(no_mid)
     assert south > 400  # only junction crossings: the far side is dug from a junction
 
@@ -379,3 +380,83 @@ def test_demo_trenches_and_cables_form_one_network(demo_plan):
     layers = demo_plan.layers()
     assert _pieces(layers["trenches"].geometry, decimals=3) == 1
     assert _pieces(layers["cables"].geometry, decimals=3) == 1
+
+
+def _town_and_country():
+    """One 5.4 km road: five blocks of 100 flats on its first 350 m, two houses 5 km away."""
+    streets = _gdf([[(0, 0), (5400, 0)]], highway="residential")
+    prem = _points([(50, 10), (125, 10), (200, 10), (275, 10), (350, 10), (5100, 10), (5300, 10)])
+    prem["units"] = [100, 100, 100, 100, 100, 1, 1]
+    return streets, prem
+
+
+def test_dense_stretches_are_urban_and_sparse_ones_rural():
+    streets, prem = _town_and_country()
+    book = fibreplan.CostBook()
+    tg = fibreplan.build_trench_graph(streets, prem, headend=shapely.Point(X0, Y0), costs=book)
+    mid_x = shapely.get_x(shapely.line_interpolate_point(tg.edge_geometry, 0.5, normalized=True))
+    # 500 units in the 900 m window (81 ha) = 6.2 per ha >= 4: urban; 2 units: rural (the one
+    # street's 900 m is 11 m per ha, far below urban_street_m_per_ha)
+    assert set(tg.edge_area[mid_x - X0 < 350]) == {"urban"}
+    assert set(tg.edge_area[mid_x - X0 > 1000]) == {"rural"}
+    urban = book.trench_gbp_per_m["footway"]
+    rural = book.trench_rural_gbp_per_m["footway"]
+    assert (urban, rural) == (61.32, 32.97)  # Cartesian urban; x 12.50 / 23.25
+    rate = np.where(tg.edge_area == "urban", urban, rural)
+    assert tg.edge_cost_gbp == pytest.approx(tg.edge_length_m * rate)
+    assert (tg.edge_new_poles == 0).all()
+    # the same street with the blocks taken out is all rural; with no bar all urban
+    sparse = fibreplan.build_trench_graph(streets, prem.iloc[5:], headend=shapely.Point(X0, Y0))
+    assert set(sparse.edge_area) == {"rural"}
+    low_bar = fibreplan.TrenchRules(urban_premises_per_ha=0)
+    tg2 = fibreplan.build_trench_graph(streets, prem, headend=shapely.Point(X0, Y0), rules=low_bar)
+    assert set(tg2.edge_area) == {"urban"}
+
+
+def test_urban_and_rural_trench_in_the_bill_and_the_summary():
+    streets, prem = _town_and_country()
+    p = fibreplan.plan(streets, prem, headend=shapely.Point(X0, Y0))
+    book, s = p.costs, p.summary
+    boq = p.costing.boq.set_index("item")
+    # dug: 0-350 m among the blocks (urban), 350-5300 m out to the last house (rural)
+    assert s["trench_m_by_area"] == {"urban": pytest.approx(350.0), "rural": pytest.approx(4950.0)}
+    assert boq.loc["trench, footway, urban", "quantity"] == pytest.approx(350.0)
+    assert boq.loc["trench, footway, rural", "quantity"] == pytest.approx(4950.0)
+    assert boq.loc["trench, footway, urban", "cost_gbp"] == pytest.approx(350 * 61.32, abs=0.01)
+    assert boq.loc["trench, footway, rural", "cost_gbp"] == pytest.approx(4950 * 32.97, abs=0.01)
+    assert boq.loc["trench, footway, rural", "key"] == "trench_rural_gbp_per_m.footway"
+    assert boq.loc["trench, footway, rural", "assumption"]
+    assert round(p.costing.boq["cost_gbp"].sum(), 2) == s["cost_total_gbp"]
+    t = p.layers()["trenches"]
+    assert t.groupby("area")["length_m"].sum().to_dict() == pytest.approx(s["trench_m_by_area"])
+    assert book.trench_rural_gbp_per_m["footway"] < book.trench_gbp_per_m["footway"]
+
+
+def test_rural_stretches_go_on_new_poles_when_allowed_and_cheaper():
+    streets, prem = _town_and_country()
+    head = shapely.Point(X0, Y0)
+    book = fibreplan.CostBook(pole_gbp=300.0)  # 17.11 + 300 / 60 = 22.11 GBP/m < rural 32.97
+    off = fibreplan.plan(streets, prem, headend=head, costs=book)
+    assert off.summary["new_poles"] == 0
+    assert off.summary["aerial_m"] == 0
+    rules = fibreplan.TrenchRules(new_poles_rural=1)
+    p = fibreplan.plan(streets, prem, headend=head, costs=book, trench_rules=rules)
+    s, t = p.summary, p.layers()["trenches"]
+    # the two rural stretches (4,750 m and 200 m): ceil(4750 / 60) + ceil(200 / 60) poles
+    assert s["new_poles"] == 80 + 4
+    assert s["aerial_m"] == pytest.approx(4950.0)
+    assert s["trench_m_dug"] == pytest.approx(350.0)
+    assert set(t.loc[t["area"] == "rural", "kind"]) == {"aerial"}
+    assert set(t.loc[t["area"] == "urban", "kind"]) == {"dig"}
+    assert t["new_poles"].sum() == 84
+    boq = p.costing.boq.set_index("item")
+    assert boq.loc["new poles, supplied and erected", "quantity"] == 84
+    assert boq.loc["new poles, supplied and erected", "cost_gbp"] == 84 * 300.0
+    assert boq.loc["aerial cable on new poles", "cost_gbp"] == pytest.approx(
+        4950 * book.aerial_gbp_per_m, abs=0.01
+    )
+    assert "trench, footway, rural" not in boq.index
+    assert round(p.costing.boq["cost_gbp"].sum(), 2) == s["cost_total_gbp"]
+    # at the default pole price (17.11 + 1200 / 60 = 37.11 GBP/m) digging the verge is cheaper
+    dear = fibreplan.plan(streets, prem, headend=head, trench_rules=rules)
+    assert dear.summary["new_poles"] == 0
