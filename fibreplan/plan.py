@@ -339,8 +339,9 @@ def plan_quantities(
     Returns
     -------
     Quantities
-        Dug metres by surface, reused duct and aerial metres with their routed
-        price (GBP), drop metres of the connected premises, road crossings
+        Dug metres by surface (and of them, rural), reused duct and aerial
+        metres on existing poles with their routed price (GBP), aerial metres
+        on new poles and the poles, drop metres of the connected premises, road crossings
         (:func:`road_crossings`), chambers, DPs, cabinets and cable metres by size.
     """
     length = tg.edge_length_m[rows]
@@ -348,14 +349,19 @@ def plan_quantities(
     kind = tg.edge_kind[rows]
     dug = is_dug(kind)
     duct = kind == EdgeKind.DUCT_REUSE
-    aerial = kind == EdgeKind.AERIAL
+    new_poles = tg.edge_new_poles[rows]
+    aerial = (kind == EdgeKind.AERIAL) & (new_poles == 0)
+    rural = dug & (tg.edge_area[rows] == "rural")
     connected = tg.premises_node >= 0
     return Quantities(
         dug_m_by_surface={s: float(length[dug & (surface == s)].sum()) for s in SURFACES},
+        rural_dug_m_by_surface={s: float(length[rural & (surface == s)].sum()) for s in SURFACES},
         duct_reuse_m=float(length[duct].sum()),
         duct_reuse_gbp=float(tg.edge_cost_gbp[rows][duct].sum()),
         aerial_m=float(length[aerial].sum()),
         aerial_gbp=float(tg.edge_cost_gbp[rows][aerial].sum()),
+        aerial_new_pole_m=float(length[new_poles > 0].sum()),
+        new_poles=int(new_poles.sum()),
         drop_m=float(np.nansum(tg.premises_drop_m[connected])),
         premises_connected=int(connected.sum()),
         road_crossings=road_crossings(tg, rows),
