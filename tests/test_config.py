@@ -228,3 +228,51 @@ def test_cli_writes_both_rule_tables_and_a_cost_book_with_sources(tmp_path, caps
     out = capsys.readouterr().out
     assert "#   headend_gbp (GBP, [0.0, inf)): nismod/digital_comms" in out
     assert tomllib.loads(out) == {"costs": CostBook().to_dict()}
+
+
+def test_rural_trench_rates_default_and_old_files(tmp_path):
+    book = CostBook()
+    urban, rural = book.trench_gbp_per_m, book.trench_rural_gbp_per_m
+    # urban x Cartesian 2023 rural / urban medians (12.50 / 23.25) for low and likely, high the
+    # urban likely; flagged as an assumption with its source
+    for s in config.SURFACES:
+        assert float(rural[s]) == round(float(urban[s]) * 12.50 / 23.25, 2)
+        assert rural[s].low == round(urban[s].low * 12.50 / 23.25, 2)
+        assert rural[s].high == float(urban[s])
+        assert rural[s].assumption
+        assert "Cartesian" in rural[s].source
+    assert book.pole_gbp == 1200.0
+    assert book.pole_gbp.assumption
+    # a file written before the split, with the shipped urban rates: the shipped rural ones
+    old = tmp_path / "old.toml"
+    old.write_text(
+        "[costs.trench_gbp_per_m]\ncarriageway = 83.26\nfootway = 61.32\nverge = 32.97\n"
+    )
+    assert CostBook.from_toml(old).trench_rural_gbp_per_m == rural
+    # a file with its own urban rate and no rural table: its own rate, never a shipped rural one
+    own = tmp_path / "own.toml"
+    own.write_text("[costs.trench_gbp_per_m]\nverge = 10\n")
+    got = CostBook.from_toml(own).trench_rural_gbp_per_m
+    assert got["verge"] == 10.0
+    assert got["footway"] == rural["footway"]
+    assert CostBook(trench_gbp_per_m={"carriageway": 150.0, "footway": 100.0, "verge": 50.0}
+                    ).trench_rural_gbp_per_m == {"carriageway": 150.0, "footway": 100.0,
+                                                 "verge": 50.0}  # fmt: skip
+    # given both, both are kept; a round trip through the written file keeps everything
+    both = CostBook.from_dict(
+        {"trench_gbp_per_m": {"verge": 10}, "trench_rural_gbp_per_m": {"verge": 5}}
+    )
+    assert (both.trench_gbp_per_m["verge"], both.trench_rural_gbp_per_m["verge"]) == (10.0, 5.0)
+    f = tmp_path / "book.toml"
+    f.write_text(both.to_toml())
+    assert CostBook.from_toml(f) == both
+    with pytest.raises(fibreplan.CostFileError, match="trench_rural_gbp_per_m"):
+        CostBook.from_dict({"trench_rural_gbp_per_m": {"verge": -1}})
+
+
+def test_area_rules_are_validated():
+    assert TrenchRules().urban_premises_per_ha == 4.0
+    with pytest.raises(fibreplan.CostFileError, match="new_poles_rural"):
+        TrenchRules(new_poles_rural=2)
+    with pytest.raises(fibreplan.CostFileError, match="urban_radius_m"):
+        TrenchRules(urban_radius_m=10.0)

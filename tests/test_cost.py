@@ -408,3 +408,48 @@ def test_cli_buildings_group_uprns_in_one_footprint(tmp_path, streets, headend, 
     # two drops (the block and the house), in-building wiring for the block's three units
     assert boq.loc["drop_gbp_per_premises", "quantity"] == pytest.approx(2 * t)
     assert boq.loc["in_building_gbp_per_unit", "quantity"] == pytest.approx(3 * t)
+
+
+def test_urban_and_rural_trench_rows_and_new_poles_by_hand():
+    q = fibreplan.Quantities(
+        dug_m_by_surface={"footway": 100.0, "verge": 50.0},
+        rural_dug_m_by_surface={"footway": 40.0, "verge": 50.0},
+        duct_reuse_m=0.0, duct_reuse_gbp=0.0, aerial_m=0.0, aerial_gbp=0.0,
+        aerial_new_pole_m=120.0, new_poles=2,
+        drop_m=0.0, premises_connected=0, road_crossings=0,
+    )  # fmt: skip
+    book = fibreplan.CostBook()
+    boq = fibreplan.cost_plan(q, costs=book).boq.set_index("item")
+    assert boq.loc["trench, footway, urban", "cost_gbp"] == pytest.approx(60 * 61.32)
+    assert boq.loc["trench, footway, rural", "cost_gbp"] == pytest.approx(40 * 32.97)
+    assert boq.loc["trench, verge, rural", "cost_gbp"] == pytest.approx(50 * 17.73)
+    assert "trench, verge, urban" not in boq.index
+    assert boq.loc["trench, verge, rural", "unit_cost_low_gbp"] == 15.60
+    assert boq.loc["aerial cable on new poles", "cost_gbp"] == pytest.approx(
+        round(120 * book.aerial_gbp_per_m, 2)
+    )
+    pole = boq.loc["new poles, supplied and erected"]
+    got = (pole["quantity"], pole["cost_gbp"], pole["cost_low_gbp"], pole["cost_high_gbp"])
+    assert got == (2, 2400.0, 1200.0, 5000.0)
+    assert pole["key"] == "pole_gbp"
+    assert pole["assumption"]
+    # an old quantities.json (no rural field) prices every metre at the urban rate
+    old = fibreplan.Quantities.from_dict(
+        {k: v for k, v in q.to_dict().items() if k != "rural_dug_m_by_surface"}
+    )
+    old_boq = fibreplan.cost_plan(old, costs=book).boq.set_index("item")
+    assert old_boq.loc["trench, footway, urban", "quantity"] == 100.0
+    assert "trench, footway, rural" not in old_boq.index
+
+
+def test_routed_aerial_price_is_drawn_apart_from_new_pole_aerial():
+    """Existing-pole aerial (routed at 100 GBP/m) and new-pole aerial share the cost book key."""
+    q = fibreplan.Quantities(
+        dug_m_by_surface={}, duct_reuse_m=0.0, duct_reuse_gbp=0.0,
+        aerial_m=1000.0, aerial_gbp=100_000.0, aerial_new_pole_m=1.0, new_poles=1,
+        drop_m=0.0, premises_connected=0, road_crossings=0,
+    )  # fmt: skip
+    c = fibreplan.cost_plan(q, costs=fibreplan.CostBook())
+    # the routed row ranges over 100 x (4 / 6.49 .. 9 / 6.49) GBP/m: never near 17 GBP/m
+    assert c.percentiles["total"]["p10"] > 1000 * 100 * 4 / 6.49
+    assert c.low_gbp <= c.percentiles["total"]["p10"] <= c.percentiles["total"]["p90"] <= c.high_gbp
