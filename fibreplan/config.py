@@ -1098,7 +1098,7 @@ def _likely(value: object) -> object:
     """Return a ranged entry's likely value as given (number, Estimate or table), else itself."""
     if isinstance(value, Mapping):
         return value.get("likely")
-    return float(value) if _is_number(value) else value
+    return float(value) if _is_number(value) else value  # type: ignore[arg-type]
 
 
 def _own_entries(given: object, default: Mapping[str, Estimate]) -> dict[str, object]:
