@@ -259,6 +259,14 @@ def test_bid_files_reopen_and_equal_summary_json(tmp_path, streets, premises, he
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=2, values_only=True)}
     assert summary["Base cost (every unit cost at its likely value)"] == s["cost_base_gbp"]
     assert summary["P90 of the total (Monte Carlo)"] == s["cost_p90_gbp"]
+    # the urban / rural split of the route, in summary.json, the Summary sheet and the BoQ rows
+    by_area = s["trench_m_by_area"]
+    assert by_area["urban"] + by_area["rural"] == pytest.approx(s["trench_m"])
+    assert summary["Trench in rural areas (m)"] == by_area["rural"]
+    trench_rows = boq[boq["key"].str.startswith("trench_")]
+    assert trench_rows["quantity"].sum() == pytest.approx(s["trench_m_dug"])
+    rural_rows = trench_rows[trench_rows["item"].str.endswith(", rural")]
+    assert rural_rows["quantity"].sum() == pytest.approx(by_area["rural"])
     ws = wb["BoQ"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
