@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
@@ -174,3 +175,28 @@ def test_save_writes_one_plan(sequential: AreasPlan, tmp_path) -> None:
 def test_headend_option_refused(tiny) -> None:
     with pytest.raises(InputValidationError, match="each area chooses its own headend"):
         plan_areas(*tiny, workers=0, headend=(-0.14, 51.52))
+
+
+def test_backbone_corridor_tree_is_a_valid_near_optimal_tree() -> None:
+    from scipy.sparse import csgraph
+
+    from fibreplan.distributed import _corridor_tree
+    from fibreplan.optimise import steiner_tree_csr
+
+    rng = np.random.default_rng(7)
+    side = 12  # a 12 x 12 street grid, headends at the corners and the middle
+    idx = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([idx[:-1, :].ravel(), idx[:, :-1].ravel()])
+    v = np.concatenate([idx[1:, :].ravel(), idx[:, 1:].ravel()])
+    A = sp.coo_array((rng.uniform(50, 150, u.size), (u, v)), shape=(side * side,) * 2).tocsr()
+    A = sp.csr_array(A + A.T)
+    t = np.array([0, side - 1, idx[6, 5], side * side - side, side * side - 1])
+    exact = steiner_tree_csr(A, t, method="exact")
+    tree = _corridor_tree(A, t)
+    assert not tree.optimal
+    T = sp.coo_array((np.ones(len(tree.edges)), tree.edges.T), shape=A.shape)
+    _, comp = csgraph.connected_components(T, directed=False)
+    assert np.unique(comp[t]).size == 1  # one tree through every headend
+    cost = float(np.asarray(A[tree.edges[:, 0], tree.edges[:, 1]]).sum())
+    assert cost == pytest.approx(tree.cost)
+    assert exact.cost - 1e-6 <= cost <= 1.05 * exact.cost
