@@ -325,7 +325,7 @@ def _summary_lines(s: dict[str, Any], paths: dict[str, Path], seconds: float) ->
         f"fibreplan {s['fibreplan_version']} — plan done in {seconds:.1f} s",
         *warnings,
         (f"  premises      {s['premises_connected']:,} connected of {s['premises_total']:,}"
-         f" ({s['premises_unreachable']:,} unreachable: {unreachable})"),
+         f" ({s['premises_unreachable']:,} not connected: {unreachable})"),
         f"  trench        {s['trench_m'] / 1000:,.2f} km   drops {s['drop_m'] / 1000:,.2f} km",
         *cost_lines(s),
         *bid_lines(s),

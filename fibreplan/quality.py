@@ -34,6 +34,8 @@ from fibreplan._crs import BNG
 from fibreplan._crs import WGS84
 from fibreplan._errors import InfeasibleDesignError
 from fibreplan._errors import InputValidationError
+from fibreplan.subsidy import REASON_NOT_ELIGIBLE
+from fibreplan.subsidy import REASON_OVER_BUDGET
 from fibreplan.trench import REASONS
 from fibreplan.trench import TrenchGraph
 
@@ -258,7 +260,10 @@ def refuse_unplannable(
 def _unreachable(premises: gpd.GeoDataFrame, tg: TrenchGraph) -> dict[str, Any]:
     ids = premises["premises_id"].astype(str).to_numpy()
     out: dict[str, Any] = {}
-    for reason in sorted(set(tg.premises_reason.tolist()) - {""}):
+    # premises a bid leaves out on purpose (--eligible-only, --budget) are no shortfall:
+    # the printed status/eligible lines and the premises layer account for them
+    chosen = {"", REASON_NOT_ELIGIBLE, REASON_OVER_BUDGET}
+    for reason in sorted(set(tg.premises_reason.tolist()) - chosen):
         hit = ids[tg.premises_reason == reason]
         out[reason] = {
             "count": int(hit.size),
@@ -440,7 +445,10 @@ def plan_warnings(plan: Plan) -> list[str]:
     tg, prem = plan.trench_graph, plan.premises_input
     out = []
     ids = prem["premises_id"].astype(str).to_numpy()
-    for reason in sorted(set(tg.premises_reason.tolist()) - {""}):
+    # premises a bid leaves out on purpose (--eligible-only, --budget) are no shortfall:
+    # the printed status/eligible lines and the premises layer account for them
+    chosen = {"", REASON_NOT_ELIGIBLE, REASON_OVER_BUDGET}
+    for reason in sorted(set(tg.premises_reason.tolist()) - chosen):
         hit = ids[tg.premises_reason == reason]
         out.append(
             f"{hit.size:,} of {len(prem):,} premises unreachable, {reason} "

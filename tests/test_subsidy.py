@@ -254,6 +254,8 @@ def test_eligible_only_changes_the_terminals_exactly(tmp_path, simple_costs) -> 
     assert _connected(p) == {"W1", "W2", "W3", "G1", "U1", "N1"}
     layer = p.premises.set_index("premises_id")
     assert layer.loc["G2", "reason"] == "not_eligible_not_passed"
+    # left out on purpose: no warning calls it unreachable
+    assert not any("not_eligible" in w for w in p.summary["warnings"])
     assert p.summary["premises_eligible_passed"] == 3
     assert layer.loc[["G1", "U1", "N1"], "subsidy_gap_gbp"].eq(0).all()
     with pytest.raises(InputValidationError, match="no eligible premises"):
