@@ -50,7 +50,7 @@ from town_cli import write_town
 
 ROOT = Path(__file__).resolve().parents[1]
 RUTLAND = ROOT.parent / "shared" / "data" / "rutland_rutland.osm.pbf"
-STAGES = ("load", "trench", "optimise", "design", "cost", "layers", "gpkg", "map")
+STAGES = ("load", "trench", "optimise", "design", "cost", "layers", "gpkg", "map", "figure", "bid")
 #: Targets of issue 15 (2-core machine): 100k end to end, memory, growth, violations.
 TARGET_100K_S, TARGET_GIB, TARGET_EXPONENT, TARGET_VIOLATIONS_PCT = 30.0, 2.0, 1.1, 1.0
 
