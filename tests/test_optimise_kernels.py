@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from fibreplan.optimise import _jit
 from fibreplan.optimise._fast import fast_heuristic
+from fibreplan.optimise._reduce import reduce_instance
 
 
 def test_heap_pops_in_heapq_order_and_grows() -> None:
@@ -105,6 +106,25 @@ def test_same_input_and_seed_give_the_same_tree() -> None:
     assert np.array_equal(a.edges, b.edges)
     assert a.cost == b.cost
     assert a.lower_bound == b.lower_bound
+
+
+def test_reduction_without_the_distance_test_keeps_what_only_it_deletes() -> None:
+    # K4, terminals 0 and 1, every node of degree 3 (no degree test applies);
+    # edge 2-3 (10) is dearer than the special distance 1 through terminal 0
+    u = np.array([0, 0, 1, 0, 1, 2])
+    v = np.array([1, 2, 2, 3, 3, 3])
+    w = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 10.0])
+    A = sp.csr_array((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(4, 4))
+    A.sort_indices()
+    t = np.array([0, 1])
+    with_sd = reduce_instance(A, t, rounds=1)
+    without = reduce_instance(A, t, rounds=1, distance=False)
+    assert with_sd.A.nnz // 2 == 5
+    assert with_sd.A[2, 3] == 0.0
+    assert without.A.nnz // 2 == 6
+    assert without.A[2, 3] == 10.0
+    assert without.fixed_cost == 0.0
+    assert without.terminals.tolist() == [0, 1]
 
 
 def test_load_kernels_fills_an_empty_cache(tmp_path) -> None:

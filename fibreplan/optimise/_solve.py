@@ -142,8 +142,9 @@ def _heuristic(A: sp.csr_array, t: npt.NDArray[np.int64], *, seed: int, clock: _
         edges, cost, lb = res.edges, res.cost, res.lower_bound
     else:
         # street graphs: contracting premises leaves and degree-2 chains first
-        # makes the dual ascent and the local search several times faster
-        red = reduce_instance(A, t, rounds=1)
+        # makes the dual ascent and the local search several times faster (the
+        # distance test costs |T| shortest-path trees: more than it saves here)
+        red = reduce_instance(A, t, rounds=1, distance=False)
         size = red.terminals.size * red.A.nnz
         if red.terminals.size <= 1:
             edges, lb = red.expand(np.empty((0, 2), dtype=np.int64)), red.fixed_cost
