@@ -56,7 +56,7 @@ _PERTURB_LS = 1
 _PERTURB_RECOMBINE = 4
 #: Weights count as tied when there are at most this many distinct values per
 #: edge (unit or small-integer weights: hypercubes, VLSI grids, SteinLib);
-#: there the perturbation runs at every effort, for it alone breaks the ties
+#: there the perturbation runs at lower efforts too, for it alone breaks the ties
 #: that trap the constructions (PACE 2018 hypercube of 2,048 terminals: 19 %
 #: above the optimum without it, 5 % with).
 _TIED = 0.05
@@ -225,9 +225,11 @@ class _Search:
         self.many = t.size > _MANY_TERMINALS
         big = A.nnz // 2 > _MANY_EDGES or A.shape[0] > _MANY_NODES
         self.full = not (self.many or big)
+        # tied weights: perturbation at lower efforts too, but not with many
+        # terminals on a big graph (one round costs more than the whole search)
+        tied = np.unique(A.data).size <= _TIED * (A.nnz // 2) and not (self.many and big)
         self.n_da = 1 if self.many else (_BIG_DA_ROOTS if big else _DA_ROOTS)
         self.rounds = 0 if self.many else (1 if big else _ROUNDS)
-        tied = np.unique(A.data).size <= _TIED * (A.nnz // 2)
         self.perturb_rounds = _PERTURB_ROUNDS if tied or self.full else 0
 
     def expired(self) -> bool:
