@@ -260,11 +260,10 @@ def with_proposed_sites(
         ``("H1",)``) when every premises is within reach of the one headend;
         otherwise the trench graph with the sites as its headends (the first
         the headend chosen, ``headend_how`` saying they were proposed), the
-        forest's tree (the tree less the cut edges: its cost, and as lower
-        bound the tree's bound less the cost of the tree edges joining the
-        sites, a valid bound for any forest from these sites; not proven
-        optimal), the :class:`~fibreplan.forest.Forest` and the ids
-        ``H1``, ``H2``, ...
+        tree itself (whole: the k - 1 edges joining two sites' trees stay as
+        the sites' backhaul route, each with the site of one of its ends, so
+        the trenches remain one network with the tree's cost and bound), the
+        :class:`~fibreplan.forest.Forest` and the ids ``H1``, ``H2``, ...
     """
     reach = pon_reach_m(rules) - max_drop_m
     reach_nodes = tg.premises_node[tg.premises_node >= 0]
@@ -276,20 +275,17 @@ def with_proposed_sites(
     k = cover.sites.size
     if k == 1:
         return tg, tree, None, ("H1",)
-    keep = cover.edge_site >= 0
-    cost = tg.edge_cost_gbp[rows]
-    forest_tree = dataclasses.replace(
-        tree,
-        edges=tree.edges[keep],
-        cost=float(cost[keep].sum()),
-        lower_bound=max(float(tree.lower_bound - cost[cover.span].sum()), 0.0),
-        optimal=False,
-        method=f"{tree.method}, cut at {k} proposed OLT sites",
-    )
+    # the tree stays whole: the k - 1 edges the shortest-path forest cuts between two
+    # sites' trees join the sites (their backhaul route) and go to the site of one end,
+    # so the trenches remain one network and the route keeps its cost and bound
+    edge_root = cover.edge_site.copy()
+    cut = edge_root < 0
+    edge_root[cut] = cover.node_site[tree.edges[cut, 0]]
+    forest_tree = dataclasses.replace(tree, method=f"{tree.method}; {k} OLT sites proposed on it")
     forest = Forest(
         tree=forest_tree,
         roots=cover.sites,
-        edge_root=cover.edge_site[keep],
+        edge_root=edge_root,
         node_root=cover.node_site,
     )
     how = (
@@ -298,7 +294,7 @@ def with_proposed_sites(
         f"{reach / 1000:.1f} km of route of a site (PON reach {pon_reach_m(rules) / 1000:.1f} "
         f"km less the {max_drop_m:.0f} m drop limit); H1 is the network 1-median"
     )
-    logger.info("sites: %s; %d tree edges cut", how, int((~keep).sum()))
+    logger.info("sites: %s; %d tree edges join the sites' trees", how, int(cut.sum()))
     node = int(cover.sites[0])
     out = dataclasses.replace(tg, headend_how=how, headend_nodes=cover.sites)
     assert out.headend_node == node  # the root is the first site

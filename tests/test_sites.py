@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import shapely
 from scipy.sparse import csgraph
 
 import fibreplan
@@ -110,9 +112,19 @@ def test_plan_proposes_sites_when_one_headend_is_out_of_reach() -> None:
     assert len(s["headends"]) > 1
     assert s["loss_violations"] == 0
     assert s["premises_connected"] == one["premises_connected"]
-    assert s["trench_m"] <= one["trench_m"]  # the forest is the tree less the cut edges
+    # the route is the same tree: the edges joining the sites' trees stay (their backhaul)
+    assert s["trench_m"] == one["trench_m"]
+    per_headend = sum(h["trench_m"] for h in s["headends"])
+    assert per_headend == pytest.approx(s["trench_m"], abs=0.05)  # each rounded to 1 cm
     assert sum(h["premises_connected"] for h in s["headends"]) == s["premises_connected"]
     opt = s["optimiser"]
-    assert not opt["proven_optimal"]
+    assert opt["tree_cost_gbp"] == one["optimiser"]["tree_cost_gbp"]
     assert opt["lower_bound_gbp"] <= opt["tree_cost_gbp"]
+    # and the trenches form one network in their written geometry (ends joined at 1 mm)
+    lines = p.layers()["trenches"].geometry.to_numpy()
+    first = shapely.get_coordinates(shapely.get_point(lines, 0)).round(3)
+    last = shapely.get_coordinates(shapely.get_point(lines, -1)).round(3)
+    G = nx.Graph()
+    G.add_edges_from((tuple(a), tuple(b)) for a, b in zip(first, last, strict=True))
+    assert nx.number_connected_components(G) == 1
     assert set(p.layers()["premises"]["headend_id"].dropna()) == {h["id"] for h in s["headends"]}
