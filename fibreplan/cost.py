@@ -748,8 +748,9 @@ def network_quantities(
     major = tg.edge_side[rows] != "both"
     length, street = tg.edge_length_m[rows], tg.edge_street[rows]
     if streets is not None and "name" in streets and len(streets):
-        # a copy: without pyarrow, to_numpy may hand back the column's own array
-        names = streets["name"].astype("string").to_numpy(dtype=object, copy=True)
+        # a numpy copy: without pyarrow, to_numpy (even with copy=True, on an unpickled
+        # column) may hand back the column's own array, and the marks below would land in it
+        names = np.array(streets["name"].astype("string").to_numpy(dtype=object), copy=True)
         idx = np.flatnonzero(pd.isna(names))
         names[idx] = [f"\0{i}" for i in idx]
         _, code = np.unique(names.astype(str), return_inverse=True)

@@ -461,3 +461,21 @@ def test_routed_aerial_price_is_drawn_apart_from_new_pole_aerial():
     # the routed row ranges over 100 x (4 / 6.49 .. 9 / 6.49) GBP/m: never near 17 GBP/m
     assert c.percentiles["total"]["p10"] > 1000 * 100 * 4 / 6.49
     assert c.low_gbp <= c.percentiles["total"]["p10"] <= c.percentiles["total"]["p90"] <= c.high_gbp
+
+
+def test_costing_leaves_the_street_names_alone() -> None:
+    """Street names are read, never written: an unpickled column (as on a Dask worker) once
+    came back from pandas' to_numpy as the column's own array, and the plan wrote NUL-marked
+    names into it (PostGIS refused them; the map showed them)."""
+    import pickle
+
+    import fibreplan
+
+    streets, premises = fibreplan.demo_data(tiny=True)
+    streets = pickle.loads(pickle.dumps(streets))
+    before = streets["name"].copy()
+    p = fibreplan.plan(streets, premises, method="heuristic")
+    assert streets["name"].equals(before)
+    assert not any("\x00" in str(n) for n in p.streets["name"].dropna())
+    names = p.layers()["trenches"]["street_name"]
+    assert not any("\x00" in str(n) for n in names.dropna())
