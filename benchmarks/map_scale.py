@@ -20,7 +20,7 @@ more than a minute to open). The planned layers are cached (pickled) in
 Usage::
 
     python benchmarks/map_scale.py                       # demo, 20k, 100k
-    python benchmarks/map_scale.py --sizes 20000 --cache /tmp/map-cache
+    python benchmarks/map_scale.py --sizes 20000 --cache map-cache
 """
 
 from __future__ import annotations

@@ -532,7 +532,7 @@ def cli() -> None:
 
 
 @cli.command("demo", epilog="\b\nExamples:\n  fibreplan demo --out demo-out\n"
-             "  fibreplan demo --tiny --no-basemap --out /tmp/t")  # fmt: skip
+             "  fibreplan demo --tiny --no-basemap --out demo-out")  # fmt: skip
 @click.option("--tiny", is_flag=True, help="use the two-block fixture instead")
 @_plan_options
 def demo_command(*, tiny: bool, **opts: Any) -> int:
