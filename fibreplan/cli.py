@@ -420,6 +420,9 @@ def _write_postgis(result: Any, url: str, *, overwrite: bool) -> list[str]:
 
 
 def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
+    from fibreplan.optimise import start_kernels
+
+    start_kernels()  # on a machine's first plan, compiling overlaps the imports and loading
     import fibreplan
     from fibreplan.addresses import with_buildings
     from fibreplan.export import FILES

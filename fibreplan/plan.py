@@ -58,6 +58,7 @@ from fibreplan.layers import premises_layer
 from fibreplan.load import load_headends
 from fibreplan.load import load_inputs
 from fibreplan.optimise import SteinerResult
+from fibreplan.optimise import start_kernels
 from fibreplan.optimise import steiner_tree_csr
 from fibreplan.quality import check_headend
 from fibreplan.quality import check_input_sizes
@@ -703,6 +704,7 @@ def plan(
     trench_rules = trench_rules or TrenchRules()
     rules = rules or DesignRules()
     seconds: dict[str, float] = {}
+    start_kernels()  # first use on a machine: compiling overlaps loading and the trench graph
     with _stage("load", seconds, progress):
         gdf_streets, gdf_premises, inputs = _load(
             streets, premises, id_column=id_column, x_column=x_column, y_column=y_column,

@@ -13,6 +13,7 @@ Functions
   ``networkx.algorithms.approximation.steiner_tree`` returning the input's
   graph class (a MultiGraph keeps each chosen edge's key and data).
 * :func:`load_kernels` -- load the compiled kernels before timing anything.
+* :func:`start_kernels` -- start building them in the background (first use).
 * :func:`read_stp`, :func:`parse_stp` -- SteinLib STP files.
 * :func:`canonical_csr` -- the canonical adjacency every routine works on.
 
@@ -74,6 +75,7 @@ from fibreplan.optimise._graph import tree_cost
 from fibreplan.optimise._solve import METHODS
 from fibreplan.optimise._solve import load_kernels
 from fibreplan.optimise._solve import solve
+from fibreplan.optimise._solve import start_kernels
 from fibreplan.optimise._stp import parse_stp
 from fibreplan.optimise._stp import read_stp
 
@@ -86,6 +88,7 @@ __all__ = [
     "load_kernels",
     "parse_stp",
     "read_stp",
+    "start_kernels",
     "steiner_tree",
     "steiner_tree_csr",
 ]

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from fibreplan.optimise import _jit
 from fibreplan.optimise._bound import _reverse_index
 
-__all__ = ["FastResult", "fast_heuristic", "load_kernels"]
+__all__ = ["FastResult", "fast_heuristic", "load_kernels", "start_kernels"]
 
 #: Shortest-path-heuristic constructions (from the best-connected terminal, then random ones).
 _SPH_ROOTS = 2
@@ -378,6 +378,35 @@ def _cache_cold() -> bool:
     return not index
 
 
+#: The child process compiling one half of the kernels into the cache, if any.
+_CHILD: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def start_kernels() -> bool:
+    """Start compiling half of the kernels in a child process, if that is due.
+
+    It is due when numba's disk cache lacks them and a second CPU is there.
+    The child compiles the larger half (the constructions, dual ascent and
+    vertex insertion) into the cache while this process goes on (loading
+    the inputs, building the trench graph); :func:`load_kernels` then
+    compiles the other half here and waits for the child.
+
+    Returns
+    -------
+    bool
+        Whether a child was started (now or by an earlier call still running).
+    """
+    if "child" in _CHILD:
+        return True
+    if (os.cpu_count() or 1) < 2 or not _cache_cold():
+        return False
+    code = "from fibreplan.optimise._fast import _warm; _warm(0)"
+    _CHILD["child"] = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed command
+        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return True
+
+
 def load_kernels() -> float:
     """Compile, or load from numba's disk cache, every kernel of :func:`fast_heuristic`.
 
@@ -386,8 +415,9 @@ def load_kernels() -> float:
     happens once per machine (numba's ``cache=True``: next to the module, or
     in the user-wide cache directory where that is read-only); when it is
     due and a second CPU is there, one half of the kernels is compiled by a
-    child process into the cache while this one compiles the other half
-    (about 9 s instead of 17 s on the 2-core development machine).
+    child process (see :func:`start_kernels`) into the cache while this one
+    compiles the other half (about 9 s instead of 17 s on the 2-core
+    development machine).
 
     Returns
     -------
@@ -395,18 +425,14 @@ def load_kernels() -> float:
         Seconds taken.
     """
     t0 = time.perf_counter()
-    child = None
-    if (os.cpu_count() or 1) > 1 and _cache_cold():
-        code = "from fibreplan.optimise._fast import _warm; _warm(1)"
-        child = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed command
-            [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-    _warm(0)
+    start_kernels()
+    _warm(1)
+    child = _CHILD.pop("child", None)
     if child is not None:
         try:
             child.wait(timeout=_CHILD_TIMEOUT)
         except subprocess.TimeoutExpired:  # then compile here; the cache is correct either way
             child.kill()
             child.wait()
-    _warm(1)  # loads what the child cached (or compiles it, if the child failed)
+    _warm(0)  # loads what the child cached (or compiles it, if the child failed)
     return time.perf_counter() - t0

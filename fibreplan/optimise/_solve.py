@@ -40,6 +40,7 @@ __all__ = [
     "Solution",
     "load_kernels",
     "solve",
+    "start_kernels",
 ]
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,28 @@ def load_kernels() -> float:
     seconds = _load()
     _KERNELS["loaded"] = True
     return seconds
+
+
+def start_kernels() -> bool:
+    """Start building the compiled kernels in the background, if that is due.
+
+    On a machine where they are not yet in numba's disk cache, a child
+    process starts compiling half of them at once, so that the compilation
+    overlaps whatever the caller does before its first solve (reading the
+    inputs, building the trench graph); :func:`load_kernels`, or the first
+    solve, waits for it. Returns at once; does nothing where the kernels are
+    cached, already loaded, or only one CPU is there.
+
+    Returns
+    -------
+    bool
+        Whether a background compilation is running.
+    """
+    if _KERNELS["loaded"]:
+        return False
+    from fibreplan.optimise._fast import start_kernels as _start  # numba only when asked
+
+    return _start()
 
 
 def _is_integral(A: sp.csr_array) -> bool:
