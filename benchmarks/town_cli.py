@@ -11,16 +11,24 @@ run's wall and CPU time, the seconds of every stage
 from its ``summary.json`` (with the stage's share of the run), and whether the
 two summaries are identical apart from their ``seconds``.
 
+With ``--baseline DIR`` (a folder holding another fibreplan source tree, e.g.
+``git archive <commit> | tar -x -C DIR``) each run plans the town first with
+that version (put first on ``PYTHONPATH``) and then with the installed one, in
+turn, so that both see the same machine load; the rows are labelled ``base``
+and ``new``, and the script prints the ratios new / base of wall and CPU time.
+
 Usage::
 
     python benchmarks/town_cli.py                        # 20k premises, --method auto
     python benchmarks/town_cli.py --premises 100000 --method heuristic --keep out/
+    python benchmarks/town_cli.py --baseline /tmp/fibreplan-main   # old against new
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -42,7 +50,7 @@ from street_instances import town_layout
 
 #: Where the town is put (British National Grid metres, near Leicester).
 ORIGIN_E, ORIGIN_N = 455_000.0, 300_000.0
-STAGES = ("load", "trench", "optimise", "design", "cost", "layers", "gpkg", "map")
+STAGES = ("load", "trench", "optimise", "design", "cost", "layers", "gpkg", "map", "figure", "bid")
 
 
 def write_town(town: TownLayout, folder: Path) -> tuple[Path, Path]:
@@ -100,8 +108,16 @@ def _command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "fibreplan.cli"]
 
 
+def _env(source: Path | None) -> dict[str, str] | None:
+    """Environment making a fresh process import fibreplan from ``source`` (None: installed)."""
+    if source is None:
+        return None
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{path}" if path else str(source)}
+
+
 def run_cli(
-    streets: Path, premises: Path, out: Path, extra: list[str]
+    streets: Path, premises: Path, out: Path, extra: list[str], *, source: Path | None = None
 ) -> tuple[float, float, dict]:
     """Run ``fibreplan plan`` in a fresh process; return its wall and CPU seconds and summary.
 
@@ -113,6 +129,8 @@ def run_cli(
         Output folder (must not hold a plan yet).
     extra : list of str
         More CLI arguments (``--method``, ``--time-limit``, ...).
+    source : pathlib.Path, optional
+        Folder of another fibreplan source tree to run instead of the installed one.
 
     Returns
     -------
@@ -125,7 +143,7 @@ def run_cli(
            "--out", str(out), "-q", *extra]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=_env(source))
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -152,6 +170,12 @@ def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _print_run(label: str, wall: float, cpu: float, seconds: dict) -> None:
+    stage = [seconds.get(k, float("nan")) for k in STAGES]
+    print(f"{label:>8} {wall:>7.2f} {cpu:>6.2f} " + " ".join(f"{v:>9.2f}" for v in stage))
+    print(f"{'':>23} " + " ".join(f"{v / wall:>9.1%}" for v in stage))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Generate the town, plan it twice through the CLI, print stage times and the check."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,6 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another fibreplan source tree, run in turn"
+    )
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="fibreplan-town-")) if args.keep is None else args.keep
@@ -170,25 +197,30 @@ def main(argv: list[str] | None = None) -> None:
     streets, premises = write_town(town, folder)
     print(f"town: {town.premises_link.size:,} premises, {town.link_u.size:,} street links "
           f"(written in {time.perf_counter() - t0:.1f} s to {folder})")  # fmt: skip
-    # the compiled kernels are built once per machine (cached on disk): not timed here
-    warm = [*_command(), "demo", "--tiny", "-q", "--out", str(folder / "warm-up"), "--overwrite"]
-    subprocess.run(warm, check=True, stdout=subprocess.DEVNULL)
+    versions: dict[str, Path | None] = {"new": None}
+    if args.baseline is not None:
+        versions = {"base": args.baseline.resolve(), "new": None}
+    for label, source in versions.items():
+        # the compiled kernels are built once per machine (cached on disk): not timed here
+        warm = [*_command(), "demo", "--tiny", "-q", "--out", str(folder / f"warm-up-{label}"),
+                "--overwrite"]  # fmt: skip
+        subprocess.run(warm, check=True, stdout=subprocess.DEVNULL, env=_env(source))
     extra = ["--method", args.method]
     if args.time_limit is not None:
         extra += ["--time-limit", str(args.time_limit)]
-    summaries = []
+    runs: dict[str, list[tuple[float, float, dict]]] = {label: [] for label in versions}
     header = " ".join(f"{s:>9}" for s in STAGES)
-    print(f"{'run':>4} {'wall s':>7} {'cpu s':>6} {header}  (seconds; share of the wall time)")
+    print(f"{'run':>8} {'wall s':>7} {'cpu s':>6} {header}  (seconds; share of the wall time)")
     for run in range(args.runs):
-        out = folder / f"out{run}"
-        if out.exists():
-            shutil.rmtree(out)
-        wall, cpu, s = run_cli(streets, premises, out, extra)
-        summaries.append(s)
-        sec = s["seconds"]
-        stage = [sec.get(k, float("nan")) for k in STAGES]
-        print(f"{run + 1:>4} {wall:>7.2f} {cpu:>6.2f} " + " ".join(f"{v:>9.2f}" for v in stage))
-        print(f"{'':>19} " + " ".join(f"{v / wall:>9.1%}" for v in stage))
+        for label, source in versions.items():
+            out = folder / f"out-{label}-{run}"
+            if out.exists():
+                shutil.rmtree(out)
+            wall, cpu, s = run_cli(streets, premises, out, extra, source=source)
+            runs[label].append((wall, cpu, s))
+            _print_run(f"{run + 1} {label}" if len(versions) > 1 else str(run + 1), wall, cpu,
+                       s["seconds"])  # fmt: skip
+    summaries = [s for label in versions for _, _, s in runs[label]]
     first = summaries[0]
     opt = first["optimiser"]
     print(f"plan: {first['premises_connected']:,} of {first['premises_total']:,} premises "
@@ -196,6 +228,11 @@ def main(argv: list[str] | None = None) -> None:
           f"£{first['cost_total_gbp']:,.0f}; optimiser "
           f"{opt['method']} gap {opt['gap_pct']:.4f} %, proven {opt['proven_optimal']}, "
           f"time limit hit {opt.get('time_limit_hit')}")  # fmt: skip
+    if "base" in runs:
+        for i, what in ((0, "wall"), (1, "CPU")):
+            base = sum(r[i] for r in runs["base"])
+            new = sum(r[i] for r in runs["new"])
+            print(f"new / base {what} time: {new / base:.2f} ({new:.1f} s against {base:.1f} s)")
     base = without_seconds(first)
     diffs = [d for s in summaries[1:] for d in _differences(base, without_seconds(s))]
     print("identical summaries (ignoring seconds):", not diffs)

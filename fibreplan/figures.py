@@ -20,8 +20,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path as MplPath
 
 from fibreplan import _palette
 
@@ -70,6 +73,24 @@ def _edge_cable_size(layers: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
     return trenches["edge_id"].map(biggest).fillna(0).astype(int)
 
 
+def _draw_lines(
+    ax: Any, geoms: gpd.GeoSeries, *, colour: str, linewidth: float, zorder: int
+) -> None:
+    """Draw (multi)lines as one path: one artist, however many lines (butt caps, round joins).
+
+    The axes' limits are not updated (the caller sets them).
+    """
+    geoms = geoms[~(geoms.isna() | geoms.is_empty)]
+    if geoms.empty:
+        return
+    _, xy, offsets = shapely.to_ragged_array(np.asarray(geoms.array), include_z=False)
+    codes = np.full(xy.shape[0], MplPath.LINETO, dtype=MplPath.code_type)
+    codes[offsets[0][:-1]] = MplPath.MOVETO  # the first point of each line (or part)
+    ax.add_artist(PathPatch(MplPath(xy, codes), fill=False, edgecolor=colour,
+                            linewidth=linewidth, capstyle="butt", joinstyle="round",
+                            zorder=zorder))  # fmt: skip
+
+
 def _draw_premises(ax: Any, premises: gpd.GeoDataFrame, handles: list[Any]) -> None:
     status = premises["status"].astype(str)
     over = premises.get("loss_violation", pd.Series(data=False, index=premises.index))
@@ -83,7 +104,8 @@ def _draw_premises(ax: Any, premises: gpd.GeoDataFrame, handles: list[Any]) -> N
     for key, mask in groups.items():
         if mask.any():
             colour = _palette.PREMISES[key]
-            premises[mask.to_numpy()].plot(ax=ax, color=colour, markersize=4, zorder=4)
+            xy = shapely.get_coordinates(np.asarray(premises.geometry.array)[mask.to_numpy()])
+            ax.scatter(xy[:, 0], xy[:, 1], s=4, color=colour, zorder=4)
             handles.append(Line2D([], [], marker="o", linestyle="", color=colour,
                                   label=f"{labels[key]} ({int(mask.sum()):,})"))  # fmt: skip
 
@@ -118,14 +140,14 @@ def plan_figure(
     ax = fig.add_subplot()
     handles: list[Any] = []
     if (streets := layers.get("streets")) is not None and not streets.empty:
-        streets.plot(ax=ax, color=_palette.STREET, linewidth=0.5, zorder=1)
+        _draw_lines(ax, streets.geometry, colour=_palette.STREET, linewidth=0.5, zorder=1)
         handles.append(Line2D([], [], color=_palette.STREET, label="street (not dug)"))
     trenches = layers["trenches"]
     size = _edge_cable_size(layers)
     for fibres in sorted(set(size.tolist())):
         colour = _palette.cable_colour(fibres) if fibres else _palette.TRENCH["dig"][0]
         part = trenches[(size == fibres).to_numpy()]
-        part.plot(ax=ax, color=colour, linewidth=0.8 + fibres**0.3 / 2, zorder=2)
+        _draw_lines(ax, part.geometry, colour=colour, linewidth=0.8 + fibres**0.3 / 2, zorder=2)
         label = f"trench, {fibres}-fibre cable" if fibres else "trench, drop cables only"
         handles.append(Line2D([], [], color=colour, linewidth=2,
                               label=f"{label} ({part.length.sum() / 1000:,.2f} km)"))  # fmt: skip

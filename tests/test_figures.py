@@ -9,6 +9,7 @@ import pytest
 from matplotlib.colors import to_hex
 from PIL import Image
 from shapely.geometry import LineString
+from shapely.geometry import MultiLineString
 from shapely.geometry import Point
 
 from fibreplan import _palette
@@ -63,8 +64,27 @@ def test_plan_figure_colours_trenches_by_largest_cable_and_premises_by_status() 
     assert any(OSM_CREDIT in t for t in texts)
     assert "N" in texts  # north arrow
     assert any(t.endswith((" m", " km")) for t in texts)  # scale bar
-    colours = {to_hex(c.get_edgecolor()[0]) for c in ax.collections if len(c.get_edgecolor())}
-    assert _palette.cable_colour(48) in colours
+    # each cable size's trenches are one path in its colour, holding every line of that size
+    lines = {to_hex(p.get_edgecolor()): p.get_path() for p in ax.patches}
+    assert set(lines) == {_palette.cable_colour(48), _palette.cable_colour(12)}
+    big, small = lines[_palette.cable_colour(48)], lines[_palette.cable_colour(12)]
+    assert big.vertices.tolist() == [[E0, N0], [E0 + 200, N0]]
+    assert small.vertices.tolist() == [[E0 + 200, N0], [E0 + 300, N0]]
+    assert small.codes.tolist() == [small.MOVETO, small.LINETO]  # a new line starts with a move
+
+
+def test_plan_figure_draws_multilines_as_separate_parts() -> None:
+    layers = _layers()
+    layers["trenches"] = gpd.GeoDataFrame(
+        {"edge_id": [0]},
+        geometry=[MultiLineString([[(E0, N0), (E0 + 50, N0)], [(E0, N0 + 80), (E0, N0 + 90)]])],
+        crs=CRS,
+    )
+    del layers["cables"]
+    fig = plan_figure(layers)
+    (path,) = [p.get_path() for p in fig.axes[0].patches]
+    assert len(path.vertices) == 4
+    assert path.codes.tolist() == [path.MOVETO, path.LINETO, path.MOVETO, path.LINETO]
 
 
 def test_save_plan_figure_writes_a_png_that_is_not_blank(tmp_path) -> None:
