@@ -99,7 +99,8 @@ def _hpop(hk: np.ndarray, hv: np.ndarray, size: int) -> tuple[float, int, int]:
 
 @njit(cache=True)
 def _new_heap(capacity: int) -> tuple[np.ndarray, np.ndarray, int]:
-    return np.empty(max(capacity, 16)), np.empty(max(capacity, 16), dtype=np.int64), 0
+    # np.int64(0), not 0: a literal would make numba compile every caller's heap twice
+    return np.empty(max(capacity, 16)), np.empty(max(capacity, 16), dtype=np.int64), np.int64(0)
 
 
 @njit(cache=True)
@@ -305,7 +306,7 @@ def mehlhorn(
                 hk, hv, hn = _hpush(hk, hv, hn, dist[u], u)
     ck = np.empty(w.size // 2 + 1)
     cp = np.empty(w.size // 2 + 1, dtype=np.int64)
-    nc = 0
+    nc = np.int64(0)  # not a literal 0: see _new_heap
     for v in range(n):
         for p in range(indptr[v], indptr[v + 1]):
             u = indices[p]
@@ -472,7 +473,7 @@ def _reconnect(  # noqa: C901, PLR0912, PLR0915 - one move: label, search, MST, 
     touched.pop()
     stack = [0]  # a typed list of int64 (numba), empty
     stack.pop()
-    hk, hv, hn = _new_heap(64)
+    hk, hv, hn = _new_heap(np.int64(64))
     for k in range(n_child):
         e = ends[k]
         lab[e] = k
@@ -487,7 +488,7 @@ def _reconnect(  # noqa: C901, PLR0912, PLR0915 - one move: label, search, MST, 
                 if tarc[p] and lab[indices[p]] < 0:
                     lab[indices[p]] = k
                     stack.append(indices[p])
-    ck, cp, cn = _new_heap(64)  # candidate connections: cost and arc
+    ck, cp, cn = _new_heap(np.int64(64))  # candidate connections: cost and arc
     best2 = removed_cost  # with two pieces: stop at the first connection found
     budget = len(touched) + _LS_SETTLE  # nodes settled outside the pieces, at most
     while hn:
@@ -845,7 +846,7 @@ def _sorted_tree_edges(
             if tarc[p] and v < indices[p]:
                 k += 1
     arcs = np.empty(k, dtype=np.int64)
-    k = 0
+    k = np.int64(0)  # not a literal 0: see _new_heap
     for v in range(n):
         for p in range(indptr[v], indptr[v + 1]):
             if tarc[p] and v < indices[p]:
@@ -958,7 +959,7 @@ def vertex_insertion(  # noqa: C901 - one scan over the candidate nodes; numba i
     for v in range(n):
         if tdeg[v] > 0 or is_term[v]:
             continue
-        k = 0
+        k = np.int64(0)  # not a literal 0: see _new_heap
         for p in range(indptr[v], indptr[v + 1]):
             if tdeg[indices[p]] > 0:
                 vp[k] = p
