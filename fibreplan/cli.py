@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import gc
 import logging
 import os
 import sys
@@ -419,6 +420,23 @@ def _write_postgis(result: Any, url: str, *, overwrite: bool) -> list[str]:
     return write_postgis(plan_layers(result), url, overwrite=overwrite)
 
 
+#: Whether :func:`main` runs as the program (not called from Python): see :func:`_freeze_heap`.
+_AS_PROGRAM: list[bool] = [False]
+
+
+def _freeze_heap() -> None:
+    """Take every object alive now out of the garbage collector's passes (program runs only).
+
+    The imports and the plan leave about half a million long-lived objects, and each full
+    collection walks all of them (11 passes, about 1 s, in a 20k-premises town's run, plus
+    0.6 s at exit). Frozen, they are no longer walked; objects made later are collected as
+    usual. Only when :func:`main` is the program: the process ends after one command, so
+    nothing frozen can pile up, whereas a Python caller keeps its usual collector.
+    """
+    if _AS_PROGRAM[0]:
+        gc.freeze()
+
+
 def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     from fibreplan.optimise import start_kernels
 
@@ -430,6 +448,7 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
     from fibreplan.scenarios import scenario_existing
     from fibreplan.subsidy import bid_options_from_cli
 
+    _freeze_heap()  # after the imports, as after the plan below
     _setup_logging(quiet=opts["quiet"], verbose=opts["verbose"])
     out = Path(opts["out"])
     check_writable([out / name for name in FILES.values()], overwrite=opts["overwrite"])
@@ -456,6 +475,7 @@ def _run_plan(streets: Any, premises: Any, opts: dict[str, Any]) -> int:
         progress=progress,
         **_input_options(opts),
     )
+    _freeze_heap()
     with progress.stage("save"):
         paths = result.save(out, overwrite=opts["overwrite"], basemap=not opts["no_basemap"])
         tables = (
@@ -857,10 +877,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback is written to a file named on stderr), 130 interrupted.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    _AS_PROGRAM[0] = argv is None  # the console script: the process ends when this returns
     try:
         code = cli.main(args=args, prog_name="fibreplan", standalone_mode=False)
     except (Exception, KeyboardInterrupt) as err:  # noqa: BLE001 - each mapped to an exit code
         return _exit_code(err)
+    finally:
+        _freeze_heap()  # spares the exit its full collection
+        _AS_PROGRAM[0] = False
     return code if isinstance(code, int) else 0
 
 
