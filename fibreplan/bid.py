@@ -589,18 +589,13 @@ def write_costs_png(plan: Plan, path: str | Path, *, overwrite: bool = False) ->
     pathlib.Path
         The file written.
     """
-    import matplotlib as mpl
-
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global state, the caller's backend stays
 
     path = _writable(path, overwrite=overwrite)
     s, boq = plan.summary, plan.costing.boq
     by_item = boq.groupby("item", sort=False)["cost_gbp"].sum().sort_values()
-    fig, (ax, ax2) = plt.subplots(
-        1, 2, figsize=(13, max(4.0, 0.28 * len(by_item) + 1.5)),
-        gridspec_kw={"width_ratios": [3, 1]},
-    )  # fmt: skip
+    fig = Figure(figsize=(13, max(4.0, 0.28 * len(by_item) + 1.5)))
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
     colours = ["#c0504d" if st == "connection" else "#4f81bd" for st in
                boq.groupby("item", sort=False)["stage"].first()[by_item.index]]  # fmt: skip
     ax.barh(by_item.index, by_item.to_numpy() / 1000, color=colours)
@@ -625,7 +620,6 @@ def write_costs_png(plan: Plan, path: str | Path, *, overwrite: bool = False) ->
     )  # fmt: skip
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

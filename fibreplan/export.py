@@ -371,8 +371,9 @@ def _write_plan_files(plan: Plan, paths: dict[str, Path], *, basemap: bool) -> N
     layers = plan_layers(plan)
     seconds["layers"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    write_gpkg(layers, paths["gpkg"])
-    write_config_tables(plan, paths["gpkg"])
+    with _gdal_config(OGR_SQLITE_SYNCHRONOUS="OFF"):  # the tables too: 0.2 s less waiting
+        write_gpkg(layers, paths["gpkg"])
+        write_config_tables(plan, paths["gpkg"])
     write_layer_styles(paths["gpkg"])
     seconds["gpkg"] = time.perf_counter() - t0
     t0 = time.perf_counter()

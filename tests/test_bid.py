@@ -131,3 +131,23 @@ def test_a_sheet_past_excels_last_row_is_an_error() -> None:
     _check_written(0, "Premises", 10)
     with pytest.raises(FibreplanError, match=r"'Premises' needs 1,048,577 rows"):
         _check_written(-1, "Premises", 1_048_576)
+
+
+def test_costs_png_leaves_the_callers_matplotlib_backend(tmp_path, plan) -> None:
+    import matplotlib as mpl
+    from PIL import Image
+
+    from fibreplan.bid import write_costs_png
+
+    before = mpl.get_backend()
+    mpl.use("svg")  # a notebook's backend, say: writing the bid files must not switch it
+    try:
+        path = write_costs_png(plan, tmp_path / "costs.png")
+        assert mpl.get_backend() == "svg"
+    finally:
+        mpl.use(before)
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        # 13 in wide at 110 dpi; 0.28 in per BoQ item and 1.5 in more, at least 4 in
+        items = plan.costing.boq["item"].nunique()
+        assert image.size == (1430, round(110 * max(4.0, 0.28 * items + 1.5)))
