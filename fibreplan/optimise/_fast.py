@@ -18,13 +18,14 @@ import scipy.sparse as sp
 
 from fibreplan.optimise import _jit
 from fibreplan.optimise._bound import _reverse_index
+from fibreplan.optimise._dw import dreyfus_wagner
 
 __all__ = ["FastResult", "fast_heuristic", "load_kernels", "start_kernels"]
 
 #: Shortest-path-heuristic constructions (from the best-connected terminal, then random ones).
 _SPH_ROOTS = 2
 #: Dual-ascent runs, each from another root terminal, each giving an ascend-and-prune tree.
-_DA_ROOTS = 12
+_DA_ROOTS = 8
 #: Above this many terminals (street networks: every premises is one) the
 #: constructions are already within about 0.1 % and every local-search pass
 #: costs O(|T| depth): one dual ascent, and only the best construction is
@@ -54,6 +55,20 @@ _PERTURB_ROUNDS = 4
 _PERTURB = 0.2
 _PERTURB_LS = 1
 _PERTURB_RECOMBINE = 4
+#: Gap-driven effort (full effort only): no perturbation once the tree is
+#: within this fraction of the bound (SteinLib C and D: such trees are at
+#: most 0.4 % above the optimum, and skipping their rounds saves a quarter
+#: of the time) ...
+_NARROW_GAP = 0.005
+#: ... and rounds past _PERTURB_ROUNDS, up to this many, while the tree is
+#: still more than _WIDE_GAP above it (where the dual-ascent bound is 1-3 %
+#: loose: SteinLib c18, c19, d18, d19).
+_PERTURB_MAX_ROUNDS = 6
+_WIDE_GAP = 0.01
+#: Up to this many terminals, and a Dreyfus-Wagner table of at most this many
+#: cells (2^(k-1) x nodes), an open gap is closed by the exact dynamic programme.
+_EXACT_TERMINALS = 6
+_EXACT_CELLS = 2_000_000
 #: Weights count as tied when there are at most this many distinct values per
 #: edge (unit or small-integer weights: hypercubes, VLSI grids, SteinLib);
 #: there the perturbation runs at lower efforts too, for it alone breaks the ties
@@ -137,7 +152,7 @@ def fast_heuristic(
     -----
     1. Mehlhorn's distance-network tree, the shortest-path heuristic (SPH)
        [1]_ from two roots, and Wong's dual ascent
-       from up to twelve root terminals; each ascent yields a lower bound and
+       from up to eight root terminals; each ascent yields a lower bound and
        an *ascend-and-prune* tree: the MST of the nodes the root reaches by
        arcs of zero reduced cost, with non-terminal leaves pruned [2]_.
     2. The best SPH tree and the two best ascend-and-prune trees are polished
@@ -145,9 +160,17 @@ def fast_heuristic(
        (each removed part is replaced by the MST of the pieces over cheapest
        paths, searched only up to the removed cost), MST of the node set and
        Steiner-vertex insertion, until no move improves.
-    3. Up to two recombination rounds while a gap is left: dual ascent from
+    3. With at most six terminals and a gap left, the exact optimum by
+       Dreyfus and Wagner's dynamic programme (:mod:`._dw`).
+    4. Up to two recombination rounds while a gap is left: dual ascent from
        four further roots on the subgraph induced by the nodes of the four
        best trees, ascend-and-prune, local search [4]_.
+    5. Perturbation rounds while the gap is wider than 0.5 %: local search
+       on randomly perturbed weights from the best tree (iterated local
+       search) or, after a round without improvement, from a fresh SPH
+       tree; polished with the true weights and recombined every four
+       rounds [4]_. Four rounds, up to six while the gap is wider than
+       1 %: the effort follows the gap, counted in rounds, never seconds.
 
     Every tree is valid; the cost never exceeds Mehlhorn's tree nor the
     MST-pruned SPH tree from the first root (both within ``2 (1 - 1/l)`` of
@@ -171,6 +194,7 @@ def fast_heuristic(
     """
     search = _Search(A, np.asarray(terminals, dtype=np.int64), seed=seed, deadline=deadline)
     search.construct()
+    search.exact()
     search.recombine()
     search.diversify()
     cost, _, tarc = search.elite[0]
@@ -295,17 +319,43 @@ class _Search:
             self.polish(sph, 1)
             self.polish(da, _POLISHED - 1)
 
+    def gap(self) -> float:
+        """Relative gap between the best tree and the bound."""
+        return (self.elite[0][0] - self.lb) / max(self.lb, _GAP_TOL)
+
+    def exact(self) -> None:
+        """With a few terminals and a gap left: the optimum by Dreyfus-Wagner; bound = its cost."""
+        k = self.t.size
+        if self.proven() or k > _EXACT_TERMINALS or self.A.shape[0] << (k - 1) > _EXACT_CELLS:
+            return
+        cost, _, tarc, _ = self.pruned(dreyfus_wagner(self.A, self.t), int(self.t[-1]))
+        self.elite.insert(0, (cost, -1, tarc))
+        self.lb = max(self.lb, cost)
+
     def diversify(self) -> None:
-        """While the bound leaves a gap: SPH on randomly perturbed weights, polished, recombined.
+        """While the bound leaves a gap: local search on randomly perturbed weights, recombined.
 
         Ties between equal weights (common in small-integer instances) make
         every construction follow the node order; perturbed weights break
-        them differently each round [4]_.
+        them differently each round [4]_. At full effort a round starts from
+        the best tree (iterated local search: a local optimum of the
+        perturbed weights, polished with the true ones), except after an odd
+        number of rounds in a row without improvement, when it starts afresh
+        from an SPH tree of the perturbed weights (SteinLib c17 on one node
+        order: 19 from the best tree, 18 with the restarts). The rounds stop
+        when the gap is at most :data:`_NARROW_GAP`, and go on past
+        :data:`_PERTURB_ROUNDS` up to :data:`_PERTURB_MAX_ROUNDS` while it is
+        past :data:`_WIDE_GAP`. On big graphs every round is an SPH restart.
         """
         coo = sp.triu(self.A, k=1, format="coo")
-        for i in range(self.perturb_rounds):
+        rounds = max(self.perturb_rounds, _PERTURB_MAX_ROUNDS if self.full else 0)
+        stalls = 0
+        for i in range(rounds):
             if self.proven() or self.expired():
                 return
+            if self.full and self.gap() <= (_NARROW_GAP if i < self.perturb_rounds else _WIDE_GAP):
+                return
+            before = self.elite[0][0]
             noise = 1.0 + _PERTURB * self.rng.random(coo.data.size)
             wp = coo.data * noise
             P = sp.csr_array(
@@ -315,13 +365,17 @@ class _Search:
             P.sort_indices()
             h = _Arrays(P)
             r = self.roots[int(self.rng.integers(len(self.roots)))]
-            nodes = _jit.sph(h.indptr, h.indices, h.w, self.is_term, self.t.size, r)
+            if self.full and stalls % 2 == 0:  # from the best tree (iterated local search)
+                nodes = _node_set(self.g, self.elite[0][2])
+            else:
+                nodes = _jit.sph(h.indptr, h.indices, h.w, self.is_term, self.t.size, r)
             if _PERTURB_LS:  # a local optimum of the perturbed weights
                 tarc, tdeg = _jit.mst_prune(h.indptr, h.indices, h.w, h.rev, nodes, self.is_term, r)
                 nodes = _node_set(h, _improve(h, tarc, tdeg, self.is_term))
             self.polish([self.pruned(nodes, r)], 1)
             if (i + 1) % _PERTURB_RECOMBINE == 0:
                 self.recombine()
+            stalls = stalls + 1 if self.elite[0][0] >= before else 0
 
     def recombine(self) -> None:
         """Ascend-and-prune on the union of the elite trees, while that improves."""
