@@ -31,12 +31,14 @@ def test_only_the_program_freezes_its_heap(tmp_path):
     code = (
         "import gc, sys; from fibreplan.cli import main; "
         f"sys.argv = ['fibreplan', 'demo', '--tiny', '-q', '--no-basemap', '--out', "
-        f"{str(tmp_path / 'b')!r}]; code = main(); print(code, gc.get_freeze_count())"
+        f"{str(tmp_path / 'b')!r}]; code = main(); "
+        "print(code, gc.get_freeze_count(), gc.isenabled())"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    exit_code, frozen = done.stdout.split()[-2:]
+    exit_code, frozen, enabled = done.stdout.split()[-3:]
     assert exit_code == "0"
     assert int(frozen) > 100_000
+    assert enabled == "True"  # paused while importing only
     assert (tmp_path / "b" / "bid.xlsx").is_file()
 
 
