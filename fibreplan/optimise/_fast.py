@@ -66,7 +66,7 @@ _NARROW_GAP = 0.005
 _PERTURB_MAX_ROUNDS = 6
 _WIDE_GAP = 0.01
 #: ... with at most this many terminals (PACE 2018 instances 143-146, 1,000
-#: terminals: 0.5 s more each for 0.1 % less).
+#: terminals: the same trees at 0.4-0.7 s more each).
 _WIDE_MAX_TERMINALS = 500
 #: Up to this many terminals, and a Dreyfus-Wagner table of at most this many
 #: cells (2^(k-1) x nodes), an open gap is closed by the exact dynamic programme.
