@@ -46,7 +46,8 @@ method; when it cuts the search short the result says so
 (``SteinerResult.time_limit_hit``) and may then depend on the machine.
 
 Modules: ``_solve`` (the methods), ``_fast`` and ``_jit`` (compiled
-heuristic and dual ascent), ``_bound`` (dual-ascent bound, reduced-cost
+heuristic and dual ascent), ``_dw`` (exact trees for a few terminals,
+Dreyfus-Wagner), ``_bound`` (dual-ascent bound, reduced-cost
 fixing), ``_reduce`` (reduction tests), ``_exact`` (branch-and-cut),
 ``_zero`` (zero-weight edges), ``_graph`` (conventions, tree checks),
 ``_networkx`` (graph conversion), ``_stp`` (STP reader).
