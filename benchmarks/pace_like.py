@@ -24,6 +24,7 @@ Usage::
 
     python benchmarks/pace_like.py --out benchmarks/results/pace-like.tsv
     python benchmarks/pace_like.py --pace-dir ../PACE2018 --no-generated
+    python benchmarks/pace_like.py --pace-dir ../PACE2018 --no-generated --names instance077
 """
 
 from __future__ import annotations
@@ -194,6 +195,8 @@ def instances(args: argparse.Namespace):
     with (pace / "track3.csv").open() as fh:
         best = {r["paceName"].strip(): float(r["upper"]) for r in csv.DictReader(fh)}
     files = [f for f in sorted((pace / "Track3").glob("*.gr")) if _gr_nodes(f) <= args.max_nodes]
+    if args.names:
+        files = [f for f in files if f.stem in args.names]
     for f in files[:: args.every]:
         A, t = read_gr(f)
         yield "pace3", f.stem, A, t, best.get(f.name, math.nan)
@@ -208,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--max-nodes", type=int, default=20_000)
     ap.add_argument("--every", type=int, default=1, help="every k-th PACE instance only")
+    ap.add_argument("--names", nargs="*", default=None, help="only these, e.g. instance077")
     ap.add_argument("--no-generated", action="store_true")
     ap.add_argument("--kou", action="store_true", help="also networkx's Kou et al. (slow)")
     ap.add_argument(
