@@ -94,7 +94,8 @@ class FastResult:
 class _Arrays:
     """CSR arrays of a graph with every row sorted by weight, and reverse arcs."""
 
-    def __init__(self, A: sp.csr_array) -> None:
+    def __init__(self, A: sp.csr_array, rev: npt.NDArray[np.int64] | None = None) -> None:
+        """``rev``: :func:`_reverse_index` of ``A`` when known (same pattern, other weights)."""
         n = A.shape[0]
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(A.indptr))
         w = A.data.astype(np.float64)
@@ -104,7 +105,7 @@ class _Arrays:
         self.indptr = A.indptr.astype(np.int64)
         self.indices = A.indices.astype(np.int64)[order]
         self.w = w[order]
-        self.rev = where[_reverse_index(A)[order]]
+        self.rev = where[(_reverse_index(A) if rev is None else rev)[order]]
 
     def edges(self, tarc: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
         rows = np.repeat(np.arange(self.indptr.size - 1, dtype=np.int64), np.diff(self.indptr))
@@ -239,7 +240,8 @@ class _Search:
         self.t = t
         self.is_term = np.zeros(A.shape[0], dtype=np.bool_)
         self.is_term[t] = True
-        self.g = _Arrays(A)
+        self.rev = _reverse_index(A)
+        self.g = _Arrays(A, self.rev)
         deg = np.diff(self.g.indptr)
         self.first = int(t[np.argmax(deg[t])])
         rng = np.random.default_rng(seed)
@@ -368,7 +370,9 @@ class _Search:
                 shape=self.A.shape,
             )
             P.sort_indices()
-            h = _Arrays(P)
+            # A's own pattern (P's edges are A's; as many: the same ones), so A's reverse arcs
+            same = np.array_equal(P.indices, self.A.indices)
+            h = _Arrays(P, self.rev if same else None)
             r = self.roots[int(self.rng.integers(len(self.roots)))]
             if self.full and stalls % 2 == 0:  # from the best tree (iterated local search)
                 nodes = _node_set(self.g, self.elite[0][2])
