@@ -2,7 +2,9 @@
 
 * The local search searches, per pass, only from the smallest pieces that
   together hold at most ``_LS_WORK_PER_ARC`` nodes per arc; a move from a
-  bigger piece is skipped, the same move from a small piece is made.
+  bigger piece is skipped, the same move from a small piece is made. Its
+  reconnection searches settle up to ``_LS_SETTLE_PER_NODE`` nodes per node
+  of the graph in a pass, shared by the moves (at least ``_LS_SETTLE`` each).
 * The dual ascent keeps the ancestor set of a terminal grown twice in a row:
   it must still give the reference's bound, reduced costs and cuts.
 """
@@ -93,6 +95,31 @@ def test_local_search_below_the_bound_makes_every_move() -> None:
     moves = _jit.local_search(g.indptr, g.indices, g.w, g.rev, tarc, tdeg, is_term, 0, 10)
     assert moves == 2
     assert _jit.tree_weight(g.w, tarc) == pytest.approx(before - 2 * 47.0)
+
+
+def test_local_search_reaches_a_far_reconnection_when_the_pass_has_few_moves() -> None:
+    # terminals 0 and 1 joined by a dear edge (1,000); the cheap way round is a
+    # path of 300 unit edges through Steiner nodes 2..301: the exchange at 1
+    # settles 300 nodes beyond its piece, more than _LS_SETTLE (128), but
+    # within _LS_SETTLE_PER_NODE x 302 nodes / 2 moves
+    n = 302
+    chain = np.r_[1, np.arange(2, n), 0]
+    u = np.r_[chain[:-1], 0]
+    v = np.r_[chain[1:], 1]
+    w = np.r_[np.ones(n - 1), 1000.0]
+    A = canonical_csr(sp.coo_array((w, (u, v)), shape=(n, n)))
+    assert n - 2 > _jit._LS_SETTLE
+    assert _jit._LS_SETTLE_PER_NODE * n // 2 >= n
+    g = _Arrays(A)
+    rows = np.repeat(np.arange(n), np.diff(g.indptr))
+    tarc = ((rows == 0) & (g.indices == 1)) | ((rows == 1) & (g.indices == 0))
+    tdeg = np.bincount(rows[tarc], minlength=n).astype(np.int64)
+    is_term = np.zeros(n, dtype=np.bool_)
+    is_term[[0, 1]] = True
+    moves = _jit.local_search(g.indptr, g.indices, g.w, g.rev, tarc, tdeg, is_term, 0, 10)
+    assert moves == 1
+    assert _jit.tree_weight(g.w, tarc) == pytest.approx(n - 1.0)
+    assert np.all(tdeg == 2 - is_term)  # the whole chain, ends of degree 1
 
 
 def test_work_bound_gives_the_same_tree_on_two_runs() -> None:
