@@ -55,16 +55,14 @@ _PERTURB_ROUNDS = 4
 _PERTURB = 0.2
 _PERTURB_LS = 1
 _PERTURB_RECOMBINE = 4
-#: Gap-driven effort (full effort only): no perturbation once the tree is
-#: within this fraction of the bound (SteinLib C and D: such trees are at
-#: most 0.4 % above the optimum, and skipping their rounds saves a quarter
-#: of the time) ...
-_NARROW_GAP = 0.005
-#: ... and rounds past _PERTURB_ROUNDS, up to this many, while the tree is
-#: still more than _WIDE_GAP above it (where the dual-ascent bound is 1-3 %
-#: loose: SteinLib c18, c19, d18, d19).
+#: Gap-driven effort (full effort only): perturbation rounds only while the
+#: tree is more than this fraction above the bound (a tree within it is at
+#: most that far above the optimum; on SteinLib C and D skipping their
+#: rounds saved 10-30 % of the time and left them at most 0.5 % above) ...
+_PERTURB_GAP = 0.01
+#: ... and then up to this many rounds instead of _PERTURB_ROUNDS (where the
+#: dual-ascent bound is 1-3 % loose: SteinLib c18, c19, d18, d19) ...
 _PERTURB_MAX_ROUNDS = 6
-_WIDE_GAP = 0.01
 #: ... with at most this many terminals (PACE 2018 instances 143-146, 1,000
 #: terminals: the same trees at 0.4-0.7 s more each).
 _WIDE_MAX_TERMINALS = 500
@@ -169,13 +167,12 @@ def fast_heuristic(
     4. Up to two recombination rounds while a gap is left: dual ascent from
        four further roots on the subgraph induced by the nodes of the four
        best trees, ascend-and-prune, local search [4]_.
-    5. Perturbation rounds while the gap is wider than 0.5 %: local search
+    5. Perturbation rounds while the gap is wider than 1 %: local search
        on randomly perturbed weights from the best tree (iterated local
        search) or, after a round without improvement, from a fresh SPH
        tree; polished with the true weights and recombined every four
-       rounds [4]_. Four rounds, up to six while the gap is wider than
-       1 % (with at most 500 terminals): the effort follows the gap,
-       counted in rounds, never seconds.
+       rounds [4]_. Up to six rounds (four with more than 500 terminals):
+       the effort follows the gap, counted in rounds, never seconds.
 
     Every tree is valid; the cost never exceeds Mehlhorn's tree nor the
     MST-pruned SPH tree from the first root (both within ``2 (1 - 1/l)`` of
@@ -348,10 +345,11 @@ class _Search:
         perturbed weights, polished with the true ones), except after an odd
         number of rounds in a row without improvement, when it starts afresh
         from an SPH tree of the perturbed weights (SteinLib c17 on one node
-        order: 19 from the best tree, 18 with the restarts). The rounds stop
-        when the gap is at most :data:`_NARROW_GAP`, and go on past
-        :data:`_PERTURB_ROUNDS` up to :data:`_PERTURB_MAX_ROUNDS` while it is
-        past :data:`_WIDE_GAP`. On big graphs every round is an SPH restart.
+        order: 19 from the best tree, 18 with the restarts). There the rounds
+        run only while the gap is wider than :data:`_PERTURB_GAP`, up to
+        :data:`_PERTURB_MAX_ROUNDS` of them with at most
+        :data:`_WIDE_MAX_TERMINALS` terminals. On big graphs every round is an
+        SPH restart.
         """
         coo = sp.triu(self.A, k=1, format="coo")
         wide = self.full and self.t.size <= _WIDE_MAX_TERMINALS
@@ -360,7 +358,7 @@ class _Search:
         for i in range(rounds):
             if self.proven() or self.expired():
                 return
-            if self.full and self.gap() <= (_NARROW_GAP if i < self.perturb_rounds else _WIDE_GAP):
+            if self.full and self.gap() <= _PERTURB_GAP:
                 return
             before = self.elite[0][0]
             noise = 1.0 + _PERTURB * self.rng.random(coo.data.size)
