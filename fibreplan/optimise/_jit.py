@@ -37,9 +37,9 @@ _LS_MIN_PIECE = 64
 #: least _LS_SETTLE, and up to _LS_SETTLE_PER_NODE * nodes / moves of the
 #: pass, so that a pass settles O(nodes) in all. Few terminals on a big graph
 #: have long key paths whose better reconnections lie far (PACE 2018 road
-#: grids of 8,000-19,000 nodes with 16-53 terminals: 4.1-6.7 % -> 0.7-2.9 %).
+#: grids of 8,000-19,000 nodes with 16-53 terminals: 4.1-6.7 % -> 0.8-3.5 %).
 _LS_SETTLE = 128
-_LS_SETTLE_PER_NODE = 16
+_LS_SETTLE_PER_NODE = 8
 #: ... and arcs it may scan, per node it may settle: binds on dense graphs only
 #: (PACE 2018 instance 077, a complete graph on 640 nodes: 5.2 -> 3.4 s).
 _LS_ARCS = 256
