@@ -180,7 +180,9 @@ def fast_heuristic(
        on randomly perturbed weights from the best tree (iterated local
        search) or, after a round without improvement, from a fresh SPH
        tree; polished with the true weights and recombined every four
-       rounds [4]_. Up to six rounds (four with more than 500 terminals):
+       rounds [4]_. Up to six rounds (four with more than 500 terminals),
+       then up to two more while the tree is still more than 4 % above the
+       bound, each from an ascend-and-prune tree of the perturbed weights:
        the effort follows the gap, counted in rounds, never seconds.
 
     Every tree is valid; the cost never exceeds Mehlhorn's tree nor the
@@ -357,7 +359,9 @@ class _Search:
         order: 19 from the best tree, 18 with the restarts). There the rounds
         run only while the gap is wider than :data:`_PERTURB_GAP`, up to
         :data:`_PERTURB_MAX_ROUNDS` of them with at most
-        :data:`_WIDE_MAX_TERMINALS` terminals. On big graphs every round is an
+        :data:`_WIDE_MAX_TERMINALS` terminals, then up to :data:`_TAIL_ROUNDS`
+        more, from ascend-and-prune trees of the perturbed weights, while it
+        is wider than :data:`_TAIL_GAP`. On big graphs every round is an
         SPH restart.
         """
         coo = sp.triu(self.A, k=1, format="coo")
