@@ -385,7 +385,14 @@ class _Search:
     def run(self) -> highspy.HighsModelStatus:
         if self.deadline is not None:
             self.h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 0.01))
-        self.h.run()
+        if self.h.run() == highspy.HighsStatus.kError and (
+            self.h.getModelStatus() == highspy.HighsModelStatus.kNotset
+        ):
+            # HiGHS refuses to start when another solver in this process (steinerpy, a
+            # modelling layer) has started its shared thread scheduler with more threads
+            # than this single-threaded, deterministic solve asks for: restart it, retry
+            highspy.Highs.resetGlobalScheduler(True)  # noqa: FBT003 - wait for its workers
+            self.h.run()
         status = self.h.getModelStatus()
         if status == highspy.HighsModelStatus.kTimeLimit:
             self.time_limit_hit = True
