@@ -110,15 +110,25 @@ def dual_ascent(
        problem in networks", Discrete Appl. Math. 112:263-300, 2001,
        doi:10.1016/S0166-218X(00)00319-X.
     """
-    from fibreplan.optimise import _jit  # numba only when a bound is asked for
-
     t = np.asarray(terminals, dtype=np.int64)
     deg = np.diff(A.indptr)
     if root is None:
         root = int(t[np.argmax(deg[t])]) if t.size else 0
     if t.size <= 1:
         return DualAscent(0.0, root, A.copy())
-    lb, rc, steps = _jit.dual_ascent(
+    lb, rc, steps = _ascent_arrays(A, t, root, max_steps=max_steps)
+    reduced = sp.csr_array((rc, A.indices.copy(), A.indptr.copy()), shape=A.shape)
+    logger.debug("dual ascent: bound %.6g after %d steps (root %d)", lb, steps, root)
+    return DualAscent(float(lb), int(root), reduced)
+
+
+def _ascent_arrays(
+    A: sp.csr_array, t: npt.NDArray[np.int64], root: int, *, max_steps: int = -1
+) -> tuple[float, npt.NDArray[np.float64], int]:
+    """Run the compiled ascent on ``A``: bound, reduced cost of every arc, steps taken."""
+    from fibreplan.optimise import _jit  # numba only when a bound is asked for
+
+    return _jit.dual_ascent(
         A.indptr.astype(np.int64),
         A.indices.astype(np.int64),
         _reverse_index(A),
@@ -127,9 +137,6 @@ def dual_ascent(
         root,
         max_steps,
     )
-    reduced = sp.csr_array((rc, A.indices.copy(), A.indptr.copy()), shape=A.shape)
-    logger.debug("dual ascent: bound %.6g after %d steps (root %d)", lb, steps, root)
-    return DualAscent(float(lb), int(root), reduced)
 
 
 def dual_ascent_cuts(
