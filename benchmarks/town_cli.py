@@ -21,7 +21,7 @@ Usage::
 
     python benchmarks/town_cli.py                        # 20k premises, --method auto
     python benchmarks/town_cli.py --premises 100000 --method heuristic --keep out/
-    python benchmarks/town_cli.py --baseline /tmp/fibreplan-main   # old against new
+    python benchmarks/town_cli.py --baseline ../fibreplan-main     # old against new
 """
 
 from __future__ import annotations
@@ -195,8 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     town = town_layout(args.premises, seed=args.seed)
     streets, premises = write_town(town, folder)
+    where = "a temporary folder" if args.keep is None else folder
     print(f"town: {town.premises_link.size:,} premises, {town.link_u.size:,} street links "
-          f"(written in {time.perf_counter() - t0:.1f} s to {folder})")  # fmt: skip
+          f"(written in {time.perf_counter() - t0:.1f} s to {where})")  # fmt: skip
     versions: dict[str, Path | None] = {"new": None}
     if args.baseline is not None:
         versions = {"base": args.baseline.resolve(), "new": None}
