@@ -46,6 +46,7 @@ from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from steinlib import to_nx
 from steinlib import verify
 
 from fibreplan.optimise import load_kernels
@@ -157,16 +158,6 @@ def _gr_nodes(path: Path) -> int:
             if line.startswith("Nodes"):
                 return int(line.split()[1])
     return 0
-
-
-def to_nx(A: sp.csr_array) -> nx.Graph:
-    G = nx.Graph()
-    G.add_nodes_from(range(A.shape[0]))
-    coo = sp.triu(A, k=1, format="coo")
-    G.add_weighted_edges_from(
-        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
-    )
-    return G
 
 
 def run(method: str, A: sp.csr_array, t: npt.NDArray[np.int64], G: nx.Graph, limit: float):
