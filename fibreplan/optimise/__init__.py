@@ -203,7 +203,7 @@ def steiner_tree_csr(
     graphs of 5,000 nodes or more the degree and distance reductions [1] run
     first, and above 1,000 terminals one ascent and one polished tree
     suffice. Its first call in a process loads the kernels from numba's disk
-    cache (compiled once per machine, about 15 s). When that bound leaves a
+    cache (compiled once per machine, about 11 s of CPU). When that bound leaves a
     gap, ``"exact"`` and ``"auto"`` run the reductions, the compiled
     heuristic and dual ascent on the reduced instance, reduced-cost fixing
     and branch-and-cut on HiGHS [3] (one thread, fixed seed); ``"exact"`` is

@@ -500,8 +500,8 @@ def load_kernels() -> float:
     in the user-wide cache directory where that is read-only); when it is
     due and a second CPU is there, one half of the kernels is compiled by a
     child process (see :func:`start_kernels`) into the cache while this one
-    compiles the other half (about 9 s instead of 17 s on the 2-core
-    development machine).
+    compiles the other half (about 11 s of CPU in all, about 6 s of wall
+    time on the 2-core development machine).
 
     Returns
     -------

@@ -99,7 +99,7 @@ def load_kernels() -> float:
     """Compile, or load from numba's disk cache, the compiled heuristic's kernels.
 
     Every method otherwise loads them at its first call in a process
-    (compiling them once per machine, about 15 s; about 0.2 s from the
+    (compiling them once per machine, about 11 s of CPU; 0.2 s from the
     cache). Benchmarks and servers call this first so that no timed call
     pays for it.
 
@@ -156,7 +156,7 @@ def _heuristic(A: sp.csr_array, t: npt.NDArray[np.int64], *, seed: int, clock: _
     from fibreplan.optimise._fast import fast_heuristic  # numba only when solving
 
     if not _KERNELS["loaded"]:
-        logger.info("loading the optimiser's compiled kernels (built once per machine, ~15 s)")
+        logger.info("loading the optimiser's compiled kernels (built once per machine, ~11 s CPU)")
         logger.info("compiled kernels ready in %.1f s", load_kernels())
     integral = _is_integral(A)
     size = t.size * A.nnz
